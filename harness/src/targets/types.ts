@@ -1,0 +1,57 @@
+/**
+ * The contract every target (kind, local, external) fulfils. Load engines,
+ * verification and reports only see these endpoints, never how they were made.
+ */
+export type TargetName = 'kind' | 'local' | 'external';
+
+/** Endpoints of a running deployment, as reachable from the harness process. */
+export interface TargetEndpoints {
+  target: TargetName;
+  /** Base URL of the ingest API, e.g. http://127.0.0.1:9595 */
+  apiUrl: string;
+  /** Bearer token for the API; undefined when the API runs without auth. */
+  apiToken?: string;
+  /** libpq connection URL of the Postgres that holds public.kv_store. */
+  postgresUrl: string;
+  /** Base URL of the Qdrant REST API. */
+  qdrantUrl: string;
+  qdrantApiKey?: string;
+  /** Kafka bootstrap brokers reachable from the harness, host:port each. */
+  kafkaBrokers: string[];
+  /** Topic that the API produces to. */
+  topic: string;
+  /** Consumer groups whose lag verification drains to zero. */
+  consumerGroups: string[];
+  /** Namespace (and Qdrant collection) that scenarios write to unless they name one. */
+  namespace: string;
+}
+
+/** One running component of a target, as `status --json` prints it. */
+export interface ComponentStatus {
+  name: string;
+  /** Connection URL, broker list or base URL. */
+  address: string;
+  port: number;
+  pid?: number;
+  logPath?: string;
+  state: 'running' | 'stopped' | 'dead';
+}
+
+export interface UpOptions {
+  /** Called for each progress step; see harness/src/progress.ts. */
+  onProgress?: (event: import('../progress.js').ProgressEvent) => void;
+}
+
+export interface DownOptions {
+  /** Also delete the data the target created (state directory, cluster). */
+  purge?: boolean;
+}
+
+export interface Target {
+  readonly name: TargetName;
+  up(options?: UpOptions): Promise<TargetEndpoints>;
+  down(options?: DownOptions): Promise<void>;
+  status(): Promise<ComponentStatus[]>;
+  /** Copy the logs of every component into `destDir`; returns the written paths. */
+  collectLogs(destDir: string): Promise<string[]>;
+}
