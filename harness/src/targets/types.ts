@@ -47,6 +47,16 @@ export interface DownOptions {
   purge?: boolean;
 }
 
+/**
+ * A fault or lifecycle step that a scenario triggers during its load, e.g.
+ * `{ action: 'stop-component', params: { component: 'vector-indexer' } }` on the
+ * local target or `{ action: 'helm-upgrade', params: { imageTag: '...' } }` on kind.
+ */
+export interface TargetAction {
+  action: string;
+  params?: Record<string, unknown>;
+}
+
 export interface Target {
   readonly name: TargetName;
   up(options?: UpOptions): Promise<TargetEndpoints>;
@@ -54,4 +64,6 @@ export interface Target {
   status(): Promise<ComponentStatus[]>;
   /** Copy the logs of every component into `destDir`; returns the written paths. */
   collectLogs(destDir: string): Promise<string[]>;
+  /** Runs a scenario action; a target without the action throws a usage error naming the actions it has. */
+  runAction?(action: TargetAction, signal?: AbortSignal): Promise<void>;
 }
