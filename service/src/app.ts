@@ -1,0 +1,83 @@
+/**
+ * Builds the fastify instance of the service from its collaborators. It opens
+ * no connection and reads no environment; main.ts does both, and tests call
+ * buildApp with real clients and use inject() or listen().
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServiceConfig } from './config.js';
+import type { Embedder } from './embedding/embedder.js';
+import type { IngestSink } from './ingest-sink.js';
+import type { Metrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
+import { registerAuth } from './routes/auth.js';
+import { registerErrorHandlers } from './routes/error-handler.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerJsonBodyParser } from './routes/json-body-parser.js';
+import { registerMemoriesRoute } from './routes/memories.js';
+import { registerRecallRoute } from './routes/recall.js';
+import { registerStoreRoutes } from './routes/store.js';
+import type { KvStore } from './stores/postgres-kv-store.js';
+import type { VectorStore } from './stores/qdrant-vector-store.js';
+
+export interface AppOptions {
+  config: Readonly<ServiceConfig>;
+  log: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+  embedder: Embedder;
+  /** Where store requests go; undefined serves only health, readiness and metrics (the consumer role). */
+  sink?: IngestSink | undefined;
+  kvStore?: KvStore | undefined;
+  vectorStore?: VectorStore | undefined;
+  /** Clock in epoch milliseconds, for item timestamps. */
+  now?: () => number;
+}
+
+function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { route, method: request.method, status_code: String(reply.statusCode) };
+    metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+    request.log.info({ statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'request completed');
+  });
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { config, log, metrics, readiness, embedder } = options;
+  const app = Fastify({
+    loggerInstance: log,
+    // One 'request completed' line per request comes from registerRequestMetrics instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxBodyBytes,
+    return503OnClosing: true,
+    // Validation never rewrites request data; the store routes validate with their own ajv.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+  }) as unknown as FastifyInstance;
+
+  registerErrorHandlers(app, config.maxBodyBytes);
+  registerJsonBodyParser(app, config.maxBodyBytes);
+  registerRequestMetrics(app, metrics);
+  registerAuth(app, config.apiToken);
+  registerHealthRoutes(app, { readiness, metrics });
+
+  if (options.sink !== undefined) {
+    registerStoreRoutes(app, {
+      sink: options.sink,
+      readiness,
+      metrics,
+      defaultNamespace: config.defaultNamespace,
+      maxBulkItems: config.maxBulkItems,
+      maxTextLength: config.maxTextLength,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    registerRecallRoute(app, {
+      vectorStore: options.vectorStore,
+      embedder,
+      defaultNamespace: config.defaultNamespace,
+      maxTextLength: config.maxTextLength,
+    });
+    registerMemoriesRoute(app, { kvStore: options.kvStore });
+  }
+  return app;
+}

@@ -1,0 +1,186 @@
+/**
+ * Runs one consumer group over the memory topic with kafkajs eachBatch.
+ * A batch's offsets are resolved, and then committed by kafkajs, only after
+ * its events are durably written and its undecodable messages are on the
+ * dead-letter topic (at-least-once; the writers are idempotent by id).
+ *
+ * A store failure stalls the partition and retries with backoff instead of
+ * crashing, so nothing is skipped while a store is down. An error caused by
+ * the data of one event is isolated by splitting the batch, and only that
+ * event goes to the dead-letter topic.
+ */
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { MemoryEvent } from '../events/schema.js';
+import type { Metrics } from '../metrics.js';
+import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
+import { decodeEvent, type DeadLetterReason } from './decode-event.js';
+
+export const RETRY_INITIAL_DELAY_MS = 200;
+export const RETRY_MAX_DELAY_MS = 5_000;
+/** Longest wait of a fetch for new messages; bounds the time from produce to write when idle. */
+export const FETCH_MAX_WAIT_MS = 100;
+
+/** One writer (Postgres or Qdrant) behind a consumer group. */
+export interface BatchWriter {
+  readonly name: string;
+  /** Names a writer-specific reason why an event can never be written, e.g. a wrong embedding size. */
+  reject?(event: MemoryEvent): { reason: DeadLetterReason; detail: string } | undefined;
+  /** Writes all events durably or throws. Must be idempotent by event id. */
+  write(events: readonly MemoryEvent[]): Promise<void>;
+  /** True when `error` was caused by the data of the events, so retrying the same events cannot succeed. */
+  isDataError(error: unknown): boolean;
+}
+
+export interface BatchConsumerOptions {
+  kafka: Kafka;
+  topic: string;
+  group: string;
+  writer: BatchWriter;
+  deadLetters: DeadLetterSink;
+  metrics: Metrics;
+  log: Logger;
+  partitionsConsumedConcurrently?: number;
+}
+
+export interface BatchConsumer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Decoded {
+  message: KafkaMessage;
+  event: MemoryEvent;
+}
+
+class StoppedError extends Error {}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function letterFor(message: KafkaMessage, partition: number, reason: DeadLetterReason, detail: string): DeadLetter {
+  return { reason, detail, partition, offset: message.offset, key: message.key, value: message.value };
+}
+
+export function createBatchConsumer(options: BatchConsumerOptions): BatchConsumer {
+  const { kafka, topic, group, writer, deadLetters, metrics } = options;
+  const log = options.log.child({ group, topic });
+  let consumer: Consumer | undefined;
+  let stopping = false;
+
+  /** Retries `action` with exponential backoff until it succeeds or the batch must be abandoned. */
+  async function retry(what: string, payload: EachBatchPayload, action: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await action();
+        return;
+      } catch (error) {
+        if (error instanceof StoppedError) throw error;
+        const delayMs = Math.min(RETRY_INITIAL_DELAY_MS * 2 ** (attempt - 1), RETRY_MAX_DELAY_MS);
+        log.warn({ err: error, partition: payload.batch.partition, attempt, delayMs }, `${what} failed, retrying`);
+        await sleep(delayMs);
+        if (!payload.isRunning() || payload.isStale()) throw new StoppedError();
+        await payload.heartbeat();
+      }
+    }
+  }
+
+  /** Writes the events; events whose data the store rejects are returned instead of written. */
+  async function writeIsolating(decoded: readonly Decoded[], partition: number): Promise<DeadLetter[]> {
+    if (decoded.length === 0) return [];
+    try {
+      await writer.write(decoded.map((entry) => entry.event));
+      return [];
+    } catch (error) {
+      if (!writer.isDataError(error)) throw error;
+      const [only] = decoded;
+      if (decoded.length === 1 && only !== undefined) {
+        return [letterFor(only.message, partition, 'store_rejected', (error as Error).message)];
+      }
+      const middle = Math.ceil(decoded.length / 2);
+      const left = await writeIsolating(decoded.slice(0, middle), partition);
+      const right = await writeIsolating(decoded.slice(middle), partition);
+      return [...left, ...right];
+    }
+  }
+
+  async function processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const stopTimer = metrics.consumerBatchDuration.startTimer({ group });
+    metrics.consumerBatchSize.observe({ group }, batch.messages.length);
+
+    const decoded: Decoded[] = [];
+    const letters: DeadLetter[] = [];
+    for (const message of batch.messages) {
+      const result = decodeEvent(message.value);
+      if (!result.ok) {
+        letters.push(letterFor(message, batch.partition, result.reason, result.detail));
+        continue;
+      }
+      const rejection = writer.reject?.(result.event);
+      if (rejection !== undefined) letters.push(letterFor(message, batch.partition, rejection.reason, rejection.detail));
+      else decoded.push({ message, event: result.event });
+    }
+
+    try {
+      await retry(`${writer.name} write`, payload, async () => {
+        letters.push(...(await writeIsolating(decoded, batch.partition)));
+      });
+      await retry('dead-letter publish', payload, () => deadLetters.send(group, topic, letters));
+    } catch (error) {
+      if (error instanceof StoppedError) return;
+      throw error;
+    }
+
+    payload.resolveOffset(batch.lastOffset());
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
+    metrics.consumerLag.set({ group, topic, partition: String(batch.partition) }, Math.max(0, lag));
+    stopTimer();
+    log.debug({ partition: batch.partition, count: batch.messages.length, deadLettered: letters.length }, 'batch written');
+  }
+
+  async function runOnce(): Promise<void> {
+    const created = kafka.consumer({
+      groupId: group,
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 300, restartOnFailure: async () => !stopping },
+    });
+    consumer = created;
+    await created.connect();
+    await created.subscribe({ topic, fromBeginning: true });
+    await created.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+      eachBatch: processBatch,
+    });
+    log.info('consumer group joined');
+  }
+
+  return {
+    async start() {
+      for (let attempt = 1; !stopping; attempt++) {
+        try {
+          await runOnce();
+          return;
+        } catch (error) {
+          const delayMs = Math.min(RETRY_INITIAL_DELAY_MS * 2 ** (attempt - 1), RETRY_MAX_DELAY_MS);
+          log.warn({ err: error, attempt, delayMs }, 'consumer start failed, retrying');
+          await consumer?.disconnect().catch(() => undefined);
+          consumer = undefined;
+          await sleep(delayMs);
+        }
+      }
+    },
+
+    async stop() {
+      stopping = true;
+      // disconnect() waits for the running batch, commits resolved offsets and leaves the group.
+      await consumer?.disconnect();
+      consumer = undefined;
+      log.info('consumer group left');
+    },
+  };
+}

@@ -1,0 +1,263 @@
+/**
+ * The registry of every error the service reports. Each code has an HTTP
+ * status, a message template that names the bad value and the fix, and a
+ * `retriable` flag that tells clients whether the same request may succeed
+ * later. service/ERRORS.md documents every code; errors.test.ts checks that.
+ */
+import { STATUS_CODES } from 'node:http';
+
+/** One entry of a per-item error list (`rejected` or `errors` in a response). */
+export interface ItemError {
+  index: number;
+  id?: string;
+  code: ErrorCode;
+  message: string;
+}
+
+interface ErrorDefinition<P> {
+  statusCode: number;
+  retriable: boolean;
+  message: (params: P) => string;
+}
+
+function define<P = Record<string, never>>(
+  statusCode: number,
+  retriable: boolean,
+  message: (params: P) => string,
+): ErrorDefinition<P> {
+  return { statusCode, retriable, message };
+}
+
+type Dependency = 'kafka' | 'postgres' | 'qdrant';
+
+export const ERRORS = {
+  SOMA_ERR_CONFIG_INVALID: define<{ key: string; value: string; problem: string }>(
+    500,
+    false,
+    (p) => `environment variable ${p.key}=${p.value} is invalid: ${p.problem}`,
+  ),
+
+  SOMA_ERR_BODY_EMPTY: define(
+    400,
+    false,
+    () => 'the request body is empty; send a JSON object, for example {"items":[{"text":"..."}]}',
+  ),
+  SOMA_ERR_BODY_INVALID_JSON: define<{ detail: string }>(
+    400,
+    false,
+    (p) => `the request body is not valid JSON (${p.detail}); send a JSON object encoded as UTF-8`,
+  ),
+  SOMA_ERR_BODY_INVALID: define<{ problem: string }>(
+    400,
+    false,
+    (p) => `the request body is invalid: ${p.problem}`,
+  ),
+  SOMA_ERR_BODY_TOO_LARGE: define<{ limit: number }>(
+    413,
+    false,
+    (p) =>
+      `the request body is larger than the limit of ${p.limit} bytes; ` +
+      'send the items in smaller chunks or raise SOMA_MAX_BODY_BYTES',
+  ),
+  SOMA_ERR_BODY_TOO_DEEP: define<{ limit: number }>(
+    400,
+    false,
+    (p) => `the request body nests objects or arrays deeper than ${p.limit} levels; flatten the payload`,
+  ),
+  SOMA_ERR_BODY_FORBIDDEN_KEY: define<{ path: string }>(
+    400,
+    false,
+    (p) =>
+      `the request body contains the forbidden key ${p.path}; ` +
+      '"__proto__" keys and "constructor" objects with a "prototype" key are rejected, rename the key',
+  ),
+  SOMA_ERR_BODY_UNSUPPORTED_MEDIA_TYPE: define<{ contentType: string }>(
+    415,
+    false,
+    (p) => `content type ${p.contentType} is not supported; send the body as application/json`,
+  ),
+  SOMA_ERR_BULK_EMPTY: define(
+    400,
+    false,
+    () => 'items is an empty array; send at least one item',
+  ),
+  SOMA_ERR_BULK_TOO_LARGE: define<{ count: number; limit: number }>(
+    413,
+    false,
+    (p) =>
+      `the bulk request has ${p.count} items and the limit is ${p.limit}; ` +
+      'send the items in chunks or raise SOMA_MAX_BULK_ITEMS',
+  ),
+  SOMA_ERR_BULK_ALL_REJECTED: define<{ count: number }>(
+    400,
+    false,
+    (p) => `none of the ${p.count} items is valid; see errors for the problem with each item`,
+  ),
+
+  SOMA_ERR_ITEM_INVALID: define<{ index: number; problem: string }>(
+    400,
+    false,
+    (p) => `item ${p.index}: ${p.problem}`,
+  ),
+  SOMA_ERR_ITEM_TEXT_TOO_LONG: define<{ index: number; field: string; length: number; limit: number }>(
+    400,
+    false,
+    (p) =>
+      `item ${p.index}: ${p.field} has ${p.length} characters and the limit is ${p.limit}; ` +
+      'split the text into several items or raise SOMA_MAX_TEXT_LENGTH',
+  ),
+  SOMA_ERR_ITEM_INVALID_STRING: define<{ index: number; path: string; problem: string }>(
+    400,
+    false,
+    (p) =>
+      `item ${p.index}: the string at ${p.path} contains ${p.problem}, which Postgres jsonb cannot store; ` +
+      'remove the character or encode the data, for example as base64',
+  ),
+  SOMA_ERR_ITEM_TOO_DEEP: define<{ index: number; limit: number }>(
+    400,
+    false,
+    (p) => `item ${p.index}: the payload nests deeper than ${p.limit} levels; flatten the payload`,
+  ),
+  SOMA_ERR_ITEM_INVALID_TIMESTAMP: define<{ index: number; value: string; problem: string }>(
+    400,
+    false,
+    (p) =>
+      `item ${p.index}: timestamp ${p.value} is invalid (${p.problem}); send an ISO 8601 date-time ` +
+      'with an offset, such as 2025-09-27T12:34:56.789+00:00, or epoch seconds or milliseconds',
+  ),
+  SOMA_ERR_ITEM_DUPLICATE_ID: define<{ index: number; id: string; firstIndex: number }>(
+    400,
+    false,
+    (p) =>
+      `item ${p.index}: id ${JSON.stringify(p.id)} already appears at index ${p.firstIndex} of this request; ` +
+      'the first occurrence is stored, send each id once per request',
+  ),
+
+  SOMA_ERR_AUTH_MISSING_TOKEN: define(
+    401,
+    false,
+    () => 'the Authorization header is missing; send "Authorization: Bearer <token>" with the SOMA_API_TOKEN value',
+  ),
+  SOMA_ERR_AUTH_INVALID_TOKEN: define(
+    403,
+    false,
+    () => 'the bearer token is wrong; send the token configured in SOMA_API_TOKEN',
+  ),
+
+  SOMA_ERR_DEPENDENCY_UNAVAILABLE: define<{ dependency: Dependency; detail: string }>(
+    503,
+    true,
+    (p) => `${p.dependency} is unavailable (${p.detail}); nothing was stored, retry the request later`,
+  ),
+  SOMA_ERR_KAFKA_PRODUCE_FAILED: define<{ topic: string; detail: string }>(
+    503,
+    true,
+    (p) =>
+      `publishing to Kafka topic ${p.topic} failed (${p.detail}); the items are not acknowledged, ` +
+      'retry the request with the same ids',
+  ),
+  SOMA_ERR_STORE_WRITE_FAILED: define<{ store: 'postgres' | 'qdrant'; detail: string }>(
+    503,
+    true,
+    (p) =>
+      `writing to ${p.store} failed (${p.detail}); the items are not acknowledged, ` +
+      'retry the request with the same ids',
+  ),
+  SOMA_ERR_SERVICE_DRAINING: define(
+    503,
+    true,
+    () => 'the service is shutting down; retry the request against another instance',
+  ),
+
+  SOMA_ERR_RECALL_INVALID: define<{ problem: string }>(
+    400,
+    false,
+    (p) => `the recall request is invalid: ${p.problem}`,
+  ),
+  SOMA_ERR_MEMORY_NOT_FOUND: define<{ id: string }>(
+    404,
+    false,
+    (p) => `no memory with id ${JSON.stringify(p.id)} is stored; check the id, or retry if it was stored just now`,
+  ),
+  SOMA_ERR_ROUTE_NOT_FOUND: define<{ method: string; url: string }>(
+    404,
+    false,
+    (p) => `route ${p.method} ${p.url} does not exist; see the service README for the routes`,
+  ),
+  SOMA_ERR_INTERNAL: define<{ requestId: string }>(
+    500,
+    false,
+    (p) => `an internal error occurred; the service log has the details under reqId ${p.requestId}`,
+  ),
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type ErrorParams<C extends ErrorCode> = Parameters<(typeof ERRORS)[C]['message']>[0];
+
+export interface SomaErrorOptions {
+  cause?: unknown;
+  errors?: ItemError[];
+}
+
+/** An error with a registry code; the HTTP error handler turns it into the documented error body. */
+export class SomaError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly retriable: boolean;
+  readonly errors: ItemError[] | undefined;
+
+  constructor(code: ErrorCode, message: string, options: SomaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SomaError';
+    this.code = code;
+    this.statusCode = ERRORS[code].statusCode;
+    this.retriable = ERRORS[code].retriable;
+    this.errors = options.errors;
+  }
+}
+
+/** Formats the registry message for `code`. */
+export function formatMessage<C extends ErrorCode>(code: C, params: ErrorParams<C>): string {
+  const format = ERRORS[code].message as (p: ErrorParams<C>) => string;
+  return format(params);
+}
+
+/** Creates a SomaError with the registry message for `code`. */
+export function somaError<C extends ErrorCode>(
+  code: C,
+  params: ErrorParams<C>,
+  options?: SomaErrorOptions,
+): SomaError {
+  return new SomaError(code, formatMessage(code, params), options);
+}
+
+/** Creates the per-item error entry for a rejected item. */
+export function itemError<C extends ErrorCode>(
+  code: C,
+  params: ErrorParams<C> & { index: number },
+  id?: string,
+): ItemError {
+  const entry: ItemError = { index: params.index, code, message: formatMessage(code, params) };
+  if (id !== undefined) entry.id = id;
+  return entry;
+}
+
+/** The JSON body of every non-2xx response. */
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+  errors?: ItemError[];
+}
+
+export function toErrorBody(error: SomaError): ErrorBody {
+  const body: ErrorBody = {
+    statusCode: error.statusCode,
+    code: error.code,
+    error: STATUS_CODES[error.statusCode] ?? 'Error',
+    message: error.message,
+  };
+  if (error.errors !== undefined) body.errors = error.errors;
+  return body;
+}

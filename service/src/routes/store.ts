@@ -1,0 +1,97 @@
+/**
+ * POST /store and POST /store_bulk. Partly invalid bulk requests are accepted
+ * partially: the valid items are stored and acknowledged, the invalid ones are
+ * listed by index in `rejected`. When no item is valid the answer is 400 with
+ * the same list in `errors`. A repeated id keeps its first occurrence.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SomaError, somaError, type ItemError } from '../errors.js';
+import { buildEvents } from '../events/build-events.js';
+import type { IngestSink } from '../ingest-sink.js';
+import type { Metrics } from '../metrics.js';
+import type { Readiness } from '../readiness.js';
+
+export interface StoreRouteOptions {
+  sink: IngestSink;
+  readiness: Readiness;
+  metrics: Metrics;
+  defaultNamespace: string;
+  maxBulkItems: number;
+  maxTextLength: number;
+  /** Clock in epoch milliseconds; the acceptance time of items without a timestamp. */
+  now?: () => number;
+}
+
+export interface StoreResponse {
+  mode: 'evented' | 'direct';
+  accepted: number;
+  ids: string[];
+  rejected: ItemError[];
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function bulkItemsOf(body: unknown, maxBulkItems: number): unknown[] {
+  if (body === undefined) throw somaError('SOMA_ERR_BODY_EMPTY', {});
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw somaError('SOMA_ERR_BODY_INVALID', { problem: `expected a JSON object with an items array, got ${typeName(body)}` });
+  }
+  const record = body as Record<string, unknown>;
+  const unknownField = Object.keys(record).find((key) => key !== 'items');
+  if (unknownField !== undefined) {
+    throw somaError('SOMA_ERR_BODY_INVALID', { problem: `unknown field ${unknownField}; the body has only an items array` });
+  }
+  const { items } = record;
+  if (!Array.isArray(items)) {
+    throw somaError('SOMA_ERR_BODY_INVALID', { problem: `field items must be an array of items, got ${typeName(items)}` });
+  }
+  if (items.length === 0) throw somaError('SOMA_ERR_BULK_EMPTY', {});
+  if (items.length > maxBulkItems) {
+    throw somaError('SOMA_ERR_BULK_TOO_LARGE', { count: items.length, limit: maxBulkItems });
+  }
+  return items;
+}
+
+function singleItemOf(body: unknown): unknown[] {
+  if (body === undefined) throw somaError('SOMA_ERR_BODY_EMPTY', {});
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw somaError('SOMA_ERR_BODY_INVALID', { problem: `expected one item as a JSON object, got ${typeName(body)}` });
+  }
+  return [body];
+}
+
+export function registerStoreRoutes(app: FastifyInstance, options: StoreRouteOptions): void {
+  const { sink, readiness, metrics } = options;
+  const now = options.now ?? Date.now;
+  const status = sink.mode === 'evented' ? 202 : 201;
+
+  async function store(items: unknown[], bulk: boolean, reply: FastifyReply): Promise<StoreResponse> {
+    const { events, rejected } = buildEvents(items, {
+      defaultNamespace: options.defaultNamespace,
+      maxTextLength: options.maxTextLength,
+      now: now(),
+    });
+    for (const entry of rejected) metrics.itemsRejected.inc({ code: entry.code });
+
+    const [firstRejected] = rejected;
+    if (events.length === 0 && firstRejected !== undefined) {
+      if (bulk) throw somaError('SOMA_ERR_BULK_ALL_REJECTED', { count: items.length }, { errors: rejected });
+      throw new SomaError(firstRejected.code, firstRejected.message, { errors: rejected });
+    }
+
+    readiness.require(sink.dependencies);
+    await sink.write(events);
+    metrics.itemsAccepted.inc({ mode: sink.mode }, events.length);
+    reply.code(status);
+    return { mode: sink.mode, accepted: events.length, ids: events.map((event) => event.id), rejected };
+  }
+
+  app.post('/store', (request: FastifyRequest, reply) => store(singleItemOf(request.body), false, reply));
+  app.post('/store_bulk', (request: FastifyRequest, reply) =>
+    store(bulkItemsOf(request.body, options.maxBulkItems), true, reply),
+  );
+}

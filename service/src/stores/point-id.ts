@@ -1,0 +1,45 @@
+/**
+ * Qdrant point ids. Qdrant accepts only unsigned integers and UUIDs as point
+ * ids, so every other item id maps to a name-based UUID (version 5, RFC 9562)
+ * in a fixed namespace: the same item id always gives the same point id.
+ */
+import { createHash } from 'node:crypto';
+
+/** Namespace UUID of Soma item ids; changing it would orphan every stored point. */
+export const POINT_ID_NAMESPACE = '5b0f7a63-7c1e-4e64-9a38-0d6f3c2b8e51';
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Canonical unsigned integers only: "007" is not 7, so it must not share 7's point. */
+const UNSIGNED_INTEGER_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+
+function uuidBytes(uuid: string): Buffer {
+  return Buffer.from(uuid.replaceAll('-', ''), 'hex');
+}
+
+function formatUuid(bytes: Buffer): string {
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Computes the version 5 UUID of `name` in `namespace`. */
+export function uuidV5(name: string, namespace: string = POINT_ID_NAMESPACE): string {
+  const hash = createHash('sha1').update(uuidBytes(namespace)).update(name, 'utf8').digest();
+  const bytes = hash.subarray(0, 16);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  return formatUuid(bytes);
+}
+
+/**
+ * Maps an item id to its Qdrant point id: unsigned integers up to
+ * Number.MAX_SAFE_INTEGER become numbers, UUIDs are lower-cased, and anything
+ * else becomes uuidV5(id).
+ */
+export function toPointId(id: string): string | number {
+  if (UNSIGNED_INTEGER_PATTERN.test(id)) {
+    const value = Number(id);
+    if (Number.isSafeInteger(value)) return value;
+  }
+  if (UUID_PATTERN.test(id)) return id.toLowerCase();
+  return uuidV5(id);
+}
