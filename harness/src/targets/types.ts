@@ -35,6 +35,8 @@ export interface ComponentStatus {
   pid?: number;
   logPath?: string;
   state: 'running' | 'stopped' | 'dead';
+  /** How the component runs, e.g. "qdrant-edge stand-in (qdrant-edge-py 0.9.0)". */
+  detail?: string;
 }
 
 export interface UpOptions {

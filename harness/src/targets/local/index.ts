@@ -1,0 +1,282 @@
+/**
+ * The local target: real Postgres, Apache Kafka (KRaft) and Qdrant (or the
+ * Qdrant Edge stand-in) as processes on free 127.0.0.1 ports, then the
+ * service's api and consumer processes, all recorded in a state dir.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { usageError } from '../../exit-codes.js';
+import { isPidAlive, stopProcess } from '../../process/daemon.js';
+import { runStep, type ProgressSink } from '../../progress.js';
+import type { TargetOptions } from '../index.js';
+import type { ComponentStatus, DownOptions, Target, TargetAction, TargetEndpoints, UpOptions } from '../types.js';
+import type { LocalComponent, MissingTool, StartContext } from './component.js';
+import { createKafkaComponent } from './kafka.js';
+import { withStateLock } from './lock.js';
+import { createPostgresComponent } from './postgres.js';
+import { createQdrantComponent } from './qdrant.js';
+import {
+  createServiceComponent, DEFAULT_NAMESPACE, KAFKA_TOPIC, KV_GROUP, SERVICE_ENTRY, serviceEntryExists, VECTOR_GROUP,
+} from './service.js';
+import {
+  ALL_COMPONENTS, BACKEND_COMPONENTS, readState, SERVICE_COMPONENTS, writeState,
+  type ComponentName, type ComponentRecord, type LocalState,
+} from './state.js';
+
+export const DEFAULT_STATE_DIR = join('.soma', 'local');
+/** `up` may resolve Maven and PyPI packages on a cold cache; another call waits this long for the lock. */
+const LOCK_TIMEOUT_MS = 15 * 60_000;
+export const LOCAL_ACTIONS = ['stop-component', 'start-component'] as const;
+
+export interface LocalTargetOptions extends TargetOptions {
+  /** Start only postgres, kafka and qdrant (also set by the `--backends-only` flag). */
+  backendsOnly?: boolean;
+}
+
+/** Cache of downloads shared by all state dirs: `SOMA_CACHE_DIR`, else ~/.cache/soma. */
+export function resolveCacheDir(env: NodeJS.ProcessEnv): string {
+  return resolve(env.SOMA_CACHE_DIR ?? join(homedir(), '.cache', 'soma'));
+}
+
+function formatMissingTools(missing: MissingTool[]): string {
+  return missing.map((item) => `${item.component} needs ${item.tool}: ${item.fix}`).join('\n');
+}
+
+export class LocalTarget implements Target {
+  readonly name = 'local' as const;
+  readonly stateDir: string;
+  readonly cacheDir: string;
+  private readonly rootDir: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly progress: ProgressSink;
+  private readonly signal?: AbortSignal;
+  private readonly backendsOnly: boolean;
+  private readonly components: Record<ComponentName, LocalComponent>;
+
+  constructor(options: LocalTargetOptions) {
+    this.rootDir = options.rootDir;
+    this.env = options.env;
+    this.progress = options.progress;
+    this.signal = options.signal;
+    this.stateDir = resolve(options.rootDir, options.stateDir ?? DEFAULT_STATE_DIR);
+    this.cacheDir = resolveCacheDir(options.env);
+    this.backendsOnly = options.backendsOnly === true || options.flags?.['backends-only'] === true;
+    this.components = {
+      postgres: createPostgresComponent(),
+      kafka: createKafkaComponent(),
+      qdrant: createQdrantComponent(),
+      api: createServiceComponent('api'),
+      'kv-writer': createServiceComponent('kv-writer'),
+      'vector-indexer': createServiceComponent('vector-indexer'),
+    };
+  }
+
+  async up(options: UpOptions = {}): Promise<TargetEndpoints> {
+    const progress = options.onProgress ?? this.progress;
+    return withStateLock(this.stateDir, LOCK_TIMEOUT_MS, async () => {
+      const context = this.createContext(progress);
+      const services = this.wantedServices(progress);
+      const missing = (await Promise.all([...BACKEND_COMPONENTS, ...services].map((name) => this.components[name].findMissingTools(context)))).flat();
+      if (missing.length > 0) {
+        throw usageError(`missing tools for the local target:\n${formatMissingTools(missing)}`, 'install the packages above and run up again');
+      }
+
+      await this.startGroup(BACKEND_COMPONENTS, context);
+      if (services.length > 0) await this.startGroup(services, context);
+      return this.endpoints(context.state);
+    });
+  }
+
+  async down(options: DownOptions = {}): Promise<void> {
+    if (!existsSync(this.stateDir)) {
+      this.progress({ kind: 'info', message: `nothing to stop: ${this.stateDir} does not exist` });
+      return;
+    }
+    await withStateLock(this.stateDir, LOCK_TIMEOUT_MS, async () => {
+      const state = readState(this.stateDir);
+      const save = () => writeState(this.stateDir, state);
+      await Promise.all(SERVICE_COMPONENTS.map((name) => this.stopComponent(name, state, save)));
+      await Promise.all(BACKEND_COMPONENTS.map((name) => this.stopComponent(name, state, save)));
+      if (options.purge) {
+        rmSync(this.stateDir, { recursive: true, force: true });
+        this.progress({ kind: 'info', message: `removed ${this.stateDir}` });
+      }
+    });
+  }
+
+  async status(): Promise<ComponentStatus[]> {
+    const state = readState(this.stateDir);
+    const rows: ComponentStatus[] = [];
+    for (const name of ALL_COMPONENTS) {
+      const record = state.components[name];
+      if (!record) continue;
+      rows.push({
+        name,
+        address: record.address,
+        port: record.port,
+        pid: record.pid,
+        logPath: record.logPath,
+        state: await this.componentState(record),
+        detail: record.flavour,
+      });
+    }
+    return rows;
+  }
+
+  async collectLogs(destDir: string): Promise<string[]> {
+    const state = readState(this.stateDir);
+    mkdirSync(destDir, { recursive: true });
+    const written: string[] = [];
+    for (const record of Object.values(state.components)) {
+      if (!record || !existsSync(record.logPath)) continue;
+      const target = join(destDir, `${record.name}.log`);
+      copyFileSync(record.logPath, target);
+      written.push(target);
+    }
+    return written;
+  }
+
+  async runAction(action: TargetAction, signal?: AbortSignal): Promise<void> {
+    const component = this.actionComponent(action);
+    await withStateLock(this.stateDir, LOCK_TIMEOUT_MS, async () => {
+      if (action.action === 'stop-component') {
+        const state = readState(this.stateDir);
+        const requested = action.params?.signal;
+        if (requested !== undefined && requested !== 'SIGTERM' && requested !== 'SIGKILL' && requested !== 'SIGINT') {
+          throw usageError(`stop-component: unsupported signal ${String(requested)}`, 'use SIGTERM (default), SIGINT or SIGKILL');
+        }
+        await this.stopComponent(component, state, () => writeState(this.stateDir, state), requested);
+        return;
+      }
+      const context = this.createContext(this.progress, signal);
+      await this.ensureRunning(component, context);
+    });
+  }
+
+  /** Endpoints from the state file, for callers that did not run `up` themselves. */
+  readEndpoints(): TargetEndpoints {
+    return this.endpoints(readState(this.stateDir));
+  }
+
+  private createContext(progress: ProgressSink, signal = this.signal): StartContext {
+    mkdirSync(this.stateDir, { recursive: true });
+    // Postgres runs as another user when the harness is root and must enter this folder.
+    chmodSync(this.stateDir, 0o755);
+    const state = readState(this.stateDir);
+    const takenPorts = new Set<number>();
+    for (const record of Object.values(state.components)) {
+      if (!record) continue;
+      takenPorts.add(record.port);
+      for (const port of Object.values(record.extraPorts ?? {})) takenPorts.add(port);
+    }
+    return {
+      rootDir: this.rootDir,
+      stateDir: this.stateDir,
+      cacheDir: this.cacheDir,
+      env: this.env,
+      progress,
+      signal,
+      state,
+      saveState: () => writeState(this.stateDir, state),
+      takenPorts,
+    };
+  }
+
+  private wantedServices(progress: ProgressSink): ComponentName[] {
+    if (this.backendsOnly) return [];
+    if (!serviceEntryExists(this.rootDir)) {
+      progress({
+        kind: 'warn',
+        message: `service components not available: ${join(this.rootDir, SERVICE_ENTRY)} does not exist yet, so api, kv-writer and vector-indexer were not started (backends only)`,
+      });
+      return [];
+    }
+    return [...SERVICE_COMPONENTS];
+  }
+
+  /** Starts the components in parallel; reports every failure and throws the first. */
+  private async startGroup(names: readonly ComponentName[], context: StartContext): Promise<void> {
+    const results = await Promise.allSettled(names.map((name) => this.ensureRunning(name, context)));
+    const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failures.length === 0) return;
+    for (const failure of failures.slice(1)) {
+      context.progress({ kind: 'warn', message: failure.reason instanceof Error ? failure.reason.message : String(failure.reason) });
+    }
+    if (context.signal?.aborted) {
+      context.progress({ kind: 'warn', message: 'interrupted: run `soma-harness down --target local` to stop what was started' });
+    }
+    throw failures[0]?.reason;
+  }
+
+  /** Reuses a component whose PID is alive and which answers; otherwise (re)starts it. */
+  private async ensureRunning(name: ComponentName, context: StartContext): Promise<ComponentRecord> {
+    const component = this.components[name];
+    const previous = context.state.components[name];
+    if (previous?.pid && isPidAlive(previous.pid)) {
+      if (await component.probe(previous)) {
+        context.progress({ kind: 'info', message: `${name}: reusing pid ${previous.pid} on ${previous.address}` });
+        return previous;
+      }
+      context.progress({ kind: 'warn', message: `${name}: pid ${previous.pid} is alive but does not answer on port ${previous.port}; restarting it` });
+      await stopProcess(previous.pid, { signal: component.stopSignal, graceMs: component.stopGraceMs });
+    }
+    if (previous) {
+      context.takenPorts.delete(previous.port);
+      for (const port of Object.values(previous.extraPorts ?? {})) context.takenPorts.delete(port);
+    }
+    return runStep(context.progress, `start ${name}`, () => component.start(context, previous), (record) => `${record.address}${record.pid ? ` (pid ${record.pid})` : ''}`);
+  }
+
+  private async stopComponent(name: ComponentName, state: LocalState, save: () => void, signal?: NodeJS.Signals): Promise<void> {
+    const record = state.components[name];
+    if (!record?.pid || !record.managed) return;
+    const component = this.components[name];
+    const started = Date.now();
+    const outcome = await stopProcess(record.pid, {
+      signal: signal ?? component.stopSignal,
+      graceMs: signal === 'SIGKILL' ? 0 : component.stopGraceMs,
+    });
+    this.progress({ kind: 'step-done', step: `stop ${name}`, durationMs: Date.now() - started, detail: `pid ${record.pid} ${outcome.replace('-', ' ')}` });
+    delete record.pid;
+    save();
+  }
+
+  private async componentState(record: ComponentRecord): Promise<ComponentStatus['state']> {
+    if (!record.managed) return (await this.components[record.name].probe(record)) ? 'running' : 'dead';
+    if (!record.pid) return 'stopped';
+    return isPidAlive(record.pid) ? 'running' : 'dead';
+  }
+
+  private actionComponent(action: TargetAction): ComponentName {
+    if (!(LOCAL_ACTIONS as readonly string[]).includes(action.action)) {
+      throw usageError(`the local target has no action "${action.action}"`, `use one of: ${LOCAL_ACTIONS.join(', ')}`);
+    }
+    const component = action.params?.component;
+    if (typeof component !== 'string' || !(ALL_COMPONENTS as readonly string[]).includes(component)) {
+      throw usageError(`${action.action}: unknown component ${JSON.stringify(component)}`, `use one of: ${ALL_COMPONENTS.join(', ')}`);
+    }
+    return component as ComponentName;
+  }
+
+  private endpoints(state: LocalState): TargetEndpoints {
+    const { postgres, kafka, qdrant, api } = state.components;
+    return {
+      target: 'local',
+      // Empty when the service components were not started (--backends-only or no service yet).
+      apiUrl: api?.address ?? '',
+      apiToken: this.env.SOMA_API_TOKEN || undefined,
+      postgresUrl: postgres?.address ?? '',
+      qdrantUrl: qdrant?.address ?? '',
+      qdrantApiKey: this.env.SOMA_QDRANT_API_KEY || undefined,
+      kafkaBrokers: kafka ? [kafka.address] : [],
+      topic: this.env.SOMA_KAFKA_TOPIC ?? KAFKA_TOPIC,
+      consumerGroups: [this.env.SOMA_KV_GROUP ?? KV_GROUP, this.env.SOMA_VECTOR_GROUP ?? VECTOR_GROUP],
+      namespace: this.env.SOMA_DEFAULT_NAMESPACE ?? DEFAULT_NAMESPACE,
+    };
+  }
+}
+
+export function createLocalTarget(options: LocalTargetOptions): LocalTarget {
+  return new LocalTarget(options);
+}
