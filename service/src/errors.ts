@@ -59,11 +59,6 @@ export const ERRORS = {
       `the request body is larger than the limit of ${p.limit} bytes; ` +
       'send the items in smaller chunks or raise SOMA_MAX_BODY_BYTES',
   ),
-  SOMA_ERR_BODY_TOO_DEEP: define<{ limit: number }>(
-    400,
-    false,
-    (p) => `the request body nests objects or arrays deeper than ${p.limit} levels; flatten the payload`,
-  ),
   SOMA_ERR_BODY_FORBIDDEN_KEY: define<{ path: string }>(
     400,
     false,
@@ -184,7 +179,7 @@ export const ERRORS = {
     false,
     (p) => `route ${p.method} ${p.url} does not exist; see the service README for the routes`,
   ),
-  SOMA_ERR_INTERNAL: define<{ requestId: string }>(
+  SOMA_ERR_SERVICE_INTERNAL: define<{ requestId: string }>(
     500,
     false,
     (p) => `an internal error occurred; the service log has the details under reqId ${p.requestId}`,

@@ -26,7 +26,7 @@ function toSomaError(error: FastifyError | Error, request: FastifyRequest, maxBo
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     return somaError('SOMA_ERR_BODY_INVALID', { problem: error.message }, { cause: error });
   }
-  return somaError('SOMA_ERR_INTERNAL', { requestId: String(request.id) }, { cause: error });
+  return somaError('SOMA_ERR_SERVICE_INTERNAL', { requestId: String(request.id) }, { cause: error });
 }
 
 export function registerErrorHandlers(app: FastifyInstance, maxBodyBytes: number): void {

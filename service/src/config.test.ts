@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_MAX_BULK_ITEMS, describeConfig, loadConfig } from './config.js';
+
+const BASE = { SOMA_KAFKA_BROKERS: '127.0.0.1:9092', SOMA_POSTGRES_URL: 'postgres://u:secret@h/db', SOMA_QDRANT_URL: 'http://q:6333' };
+
+test('config defaults', () => {
+  const config = loadConfig(BASE);
+  assert.equal(config.role, 'all');
+  assert.equal(config.port, 9595);
+  assert.equal(config.host, '0.0.0.0');
+  assert.equal(config.eventingEnabled, true);
+  assert.equal(config.kafkaTopic, 'memory.events');
+  assert.equal(config.kafkaDlqTopic, 'memory.events.dlq');
+  assert.equal(config.kvGroup, 'soma-kv-writer');
+  assert.equal(config.vectorGroup, 'soma-vector-indexer');
+  assert.equal(config.vectorSize, 128);
+  assert.equal(config.defaultNamespace, 'api_ns');
+  assert.equal(config.maxBulkItems, DEFAULT_MAX_BULK_ITEMS);
+  assert.deepEqual(config.consumers, ['kv', 'vector']);
+  assert.ok(Object.isFrozen(config));
+});
+
+test('config reads lists and the EVENTING_ENABLED alias', () => {
+  const config = loadConfig({ ...BASE, SOMA_KAFKA_BROKERS: 'a:1, b:2', SOMA_CONSUMERS: 'vector', EVENTING_ENABLED: 'false' });
+  assert.deepEqual(config.kafkaBrokers, ['a:1', 'b:2']);
+  assert.deepEqual(config.consumers, ['vector']);
+  assert.equal(config.eventingEnabled, false);
+  assert.equal(loadConfig({ ...BASE, EVENTING_ENABLED: 'false', SOMA_EVENTING_ENABLED: 'true' }).eventingEnabled, true);
+});
+
+test('config ignores variables outside the allow-list', () => {
+  const config = loadConfig({ ...BASE, SOMA_UNKNOWN: 'x', PORT: '1' });
+  assert.equal(config.port, 9595);
+});
+
+test('config rejects invalid values naming the variable', () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ SOMA_PORT: 'abc' }, /SOMA_PORT="abc" is invalid: expected a non-negative integer/],
+    [{ SOMA_PORT: '70000' }, /SOMA_PORT="70000" is invalid/],
+    [{ SOMA_ROLE: 'worker' }, /SOMA_ROLE="worker" is invalid/],
+    [{ SOMA_CONSUMERS: 'kv,graph' }, /SOMA_CONSUMERS="kv,graph" is invalid/],
+    [{ SOMA_EVENTING_ENABLED: 'maybe' }, /SOMA_EVENTING_ENABLED="maybe" is invalid: expected true or false/],
+    [{ SOMA_KAFKA_BROKERS: '' }, /SOMA_KAFKA_BROKERS=\(unset\) is invalid: evented mode needs brokers/],
+    [{ SOMA_DEFAULT_NAMESPACE: 'a/b' }, /SOMA_DEFAULT_NAMESPACE="a\/b" is invalid/],
+    [{ SOMA_KAFKA_DLQ_TOPIC: 'memory.events' }, /must differ from SOMA_KAFKA_TOPIC/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig({ ...BASE, ...env }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'SOMA_ERR_CONFIG_INVALID');
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
+test('config needs the stores the role writes to', () => {
+  assert.throws(() => loadConfig({ SOMA_KAFKA_BROKERS: 'a:1' }), /SOMA_POSTGRES_URL/);
+  assert.doesNotThrow(() => loadConfig({ SOMA_KAFKA_BROKERS: 'a:1', SOMA_ROLE: 'api' }));
+  assert.throws(() => loadConfig({ SOMA_ROLE: 'consumer', SOMA_EVENTING_ENABLED: 'false', ...BASE }), /consumer role needs/);
+});
+
+test('config description hides secrets', () => {
+  const config = loadConfig({ ...BASE, SOMA_API_TOKEN: 'tok-123', SOMA_QDRANT_API_KEY: 'key-456' });
+  const text = JSON.stringify(describeConfig(config));
+  assert.doesNotMatch(text, /tok-123|key-456|secret/);
+  assert.throws(() => loadConfig({ ...BASE, SOMA_API_TOKEN: ' ', SOMA_PORT: 'x' }), (error: Error) => !/tok/.test(error.message));
+});

@@ -1,0 +1,117 @@
+/**
+ * Test support for the service: real backends, unique names, service
+ * processes and polling helpers. The backends come from SOMA_TEST_BACKENDS
+ * (set by test/run.ts) or else from getBackends(), which starts them.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { getBackends, type BackendEndpoints } from '../../../test/support/backends.js';
+import { fetchGroupLag } from '../../src/consumers/lag-monitor.js';
+
+export async function testBackends(): Promise<BackendEndpoints> {
+  const fromEnv = process.env.SOMA_TEST_BACKENDS;
+  if (fromEnv !== undefined && fromEnv !== '') return JSON.parse(fromEnv) as BackendEndpoints;
+  return getBackends();
+}
+
+/** A name unique to this test run, valid as topic, group, namespace and run id. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs` with `what`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export async function countRows(postgresUrl: string, runId: string): Promise<number> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ count: string }>('SELECT count(*) FROM public.kv_store WHERE run_id = $1', [runId]);
+    return Number(result.rows[0]?.count ?? 0);
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return 0; // kv_store not created yet
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function queryRows<T extends pg.QueryResultRow>(postgresUrl: string, text: string, values: unknown[]): Promise<T[]> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function countPoints(qdrantUrl: string, collection: string, runId: string): Promise<number> {
+  const response = await fetch(`${qdrantUrl}/collections/${collection}/points/count`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ exact: true, filter: { must: [{ key: 'run_id', match: { value: runId } }] } }),
+  });
+  if (response.status === 404) return 0;
+  const body = (await response.json()) as { result?: { count?: number } };
+  return body.result?.count ?? 0;
+}
+
+export function testKafka(brokers: string[]): Kafka {
+  return new Kafka({ clientId: 'soma-service-test', brokers, logLevel: logLevel.NOTHING });
+}
+
+/** Total lag of `group` on `topic` over all partitions. */
+export async function totalLag(brokers: string[], group: string, topic: string): Promise<number> {
+  const admin = testKafka(brokers).admin();
+  await admin.connect();
+  try {
+    const lags = await fetchGroupLag(admin, group, topic);
+    return lags.reduce((sum, entry) => sum + entry.lag, 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON; keep the text
+  }
+  return { status: response.status, body: parsed };
+}
