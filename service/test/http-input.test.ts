@@ -112,7 +112,7 @@ describe('limits', () => {
       test(`body of ${factor}x the limit ${withLength ? 'with' : 'without'} Content-Length -> readable 413`, async () => {
         const text = 'x'.repeat(Math.floor(MAX_BODY_BYTES * factor));
         const body = Buffer.from(JSON.stringify({ items: [{ text }] }));
-        const headers = withLength ? { 'content-length': body.length } : { 'transfer-encoding': 'chunked' };
+        const headers: Record<string, string | number> = withLength ? { 'content-length': body.length } : { 'transfer-encoding': 'chunked' };
         const response = await rawPost('/store_bulk', body, headers);
         assert.equal(response.status, 413);
         const parsed = JSON.parse(response.text) as { code: string; message: string };

@@ -73,7 +73,7 @@ export async function startDirectApp(
         schemaReady = true;
         return 'ok';
       },
-      qdrant: () => vectorStore.check(namespace),
+      qdrant: () => vectorStore.check(config.defaultNamespace),
     },
   });
   await readiness.refresh();
@@ -87,7 +87,7 @@ export async function startDirectApp(
     app,
     url,
     config,
-    namespace,
+    namespace: config.defaultNamespace,
     kvStore,
     vectorStore,
     readiness,

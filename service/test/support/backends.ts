@@ -1,7 +1,7 @@
 /**
  * Test support for the service: real backends, unique names, service
- * processes and polling helpers. The backends come from SOMA_TEST_BACKENDS
- * (set by test/run.ts) or else from getBackends(), which starts them.
+ * processes and polling helpers. The backends come from getBackends(): the
+ * ones test/run.ts started (SOMA_TEST_BACKENDS), or started for this file.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -10,9 +10,7 @@ import pg from 'pg';
 import { getBackends, type BackendEndpoints } from '../../../test/support/backends.js';
 import { fetchGroupLag } from '../../src/consumers/lag-monitor.js';
 
-export async function testBackends(): Promise<BackendEndpoints> {
-  const fromEnv = process.env.SOMA_TEST_BACKENDS;
-  if (fromEnv !== undefined && fromEnv !== '') return JSON.parse(fromEnv) as BackendEndpoints;
+export function testBackends(): Promise<BackendEndpoints> {
   return getBackends();
 }
 
