@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs the pinned tools that the chart and kind-config tests use, into
-# $SOMA_CACHE_DIR/tools (default ~/.cache/soma/tools), reusing what is there:
-#   bin/helm               helm v4.3.2, built with `go install` (about 3 minutes cold)
-#   bin/kind-config-check  tools/kind-config-check, built against sigs.k8s.io/kind v0.33.0
-#   venv/bin/kubernetes-validate  kubernetes-validate 1.37.0 from PyPI (bundles the
-#                          Kubernetes JSON schemas; the tests validate against 1.37.0)
+# Installs the pinned tools that the chart and kind-config tests use into
+# $SOMA_CACHE_DIR/tools (default ~/.cache/soma/tools). A tool already there is reused.
+#   bin/helm                      helm v4.3.2, built with `go install` (2.5 minutes cold on 2 cores)
+#   bin/kind-config-check         tools/kind-config-check, built against sigs.k8s.io/kind v0.33.0
+#   venv/bin/kubernetes-validate  kubernetes-validate 1.37.0 from PyPI, which bundles the
+#                                 Kubernetes JSON schemas (the tests validate against 1.37.0)
 # The tests look for the tools in the same place (SOMA_TOOLS_DIR overrides it).
 set -euo pipefail
 

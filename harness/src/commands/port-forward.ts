@@ -65,7 +65,9 @@ async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode>
       context.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
     } else {
       for (const entry of statuses) {
-        const state = entry.alive ? 'running' : entry.pid ? 'dead' : 'stopped';
+        let state = 'stopped';
+        if (entry.alive) state = 'running';
+        else if (entry.pid) state = 'dead';
         context.stdout.write(`${entry.name.padEnd(9)} 127.0.0.1:${String(entry.localPort).padEnd(6)} ${state.padEnd(8)} ${entry.pid ? `pid ${entry.pid}` : ''}  ${entry.logPath}\n`);
       }
     }

@@ -189,7 +189,8 @@ describe('helm template', () => {
       const deployment = find(manifests, 'Deployment', name);
       const hpa = find(manifests, 'HorizontalPodAutoscaler', name);
       assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name });
-      assert.ok(hpa.spec.minReplicas >= 3 && hpa.spec.maxReplicas > hpa.spec.minReplicas, `${name} HPA range`);
+      assert.ok(hpa.spec.minReplicas >= 3, `${name} HPA minReplicas ${hpa.spec.minReplicas}`);
+      assert.ok(hpa.spec.maxReplicas > hpa.spec.minReplicas, `${name} HPA maxReplicas ${hpa.spec.maxReplicas}`);
       assert.equal(deployment.spec.replicas, undefined, `${name} leaves replicas to the HPA`);
       const pdb = find(manifests, 'PodDisruptionBudget', name);
       assert.equal(pdb.spec.minAvailable, 2);
@@ -267,7 +268,8 @@ describe('helm template', () => {
       assert.deepEqual(envOf(container, 'SOMA_KAFKA_SASL_PASSWORD').valueFrom.secretKeyRef, { name: 'soma-kafka', key: 'password' });
       assert.equal(envOf(container, 'POSTGRES_PASSWORD'), undefined);
       const mounts = container.volumeMounts.map((mount: any) => mount.mountPath);
-      assert.ok(mounts.includes('/etc/soma/tls/postgres') && mounts.includes('/etc/soma/tls/kafka'), `${name} mounts the CA certificates`);
+      assert.ok(mounts.includes('/etc/soma/tls/postgres'), `${name} mounts the Postgres CA certificate`);
+      assert.ok(mounts.includes('/etc/soma/tls/kafka'), `${name} mounts the Kafka CA certificate`);
 
       const podSecurity = deployment.spec.template.spec.securityContext;
       assert.equal(podSecurity.runAsNonRoot, true);

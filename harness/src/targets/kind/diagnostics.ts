@@ -75,8 +75,12 @@ export async function collectDiagnostics(runner: CommandRunner, settings: KindSe
   const podsResult = await kubectl(runner, settings, ['get', 'pods', '-l', CHART_LABEL, '-o', 'json'], { signal });
   let pods: PodList = { items: [] };
   if (podsResult.exitCode === 0) {
-    pods = JSON.parse(podsResult.stdout) as PodList;
     write('pods.json', podsResult.stdout);
+    try {
+      pods = JSON.parse(podsResult.stdout) as PodList;
+    } catch {
+      write('pods-parse-error.txt', 'kubectl get pods -o json returned output that is not JSON; see pods.json\n');
+    }
   }
   const problems = findPodProblems(pods);
   write('pod-problems.txt', problems.map(formatPodProblem).join('\n') + (problems.length ? '\n' : 'no pod problems found\n'));

@@ -232,7 +232,9 @@ export function createKindTarget(options: KindTargetOptions): Target {
       const podState = ready.get(component);
       const state: ComponentStatus['state'] = podState === undefined ? 'stopped' : podState && (forward?.alive ?? true) ? 'running' : 'dead';
       const port = component === 'kafka' ? KAFKA_EXTERNAL_PORT : (forward?.localPort ?? 0);
-      const address = component === 'kafka' ? KAFKA_EXTERNAL_BROKER : forward ? `127.0.0.1:${forward.localPort}` : `in-cluster (${FULLNAME}-consumer)`;
+      let address = `in-cluster (${FULLNAME}-consumer)`;
+      if (component === 'kafka') address = KAFKA_EXTERNAL_BROKER;
+      else if (forward) address = `127.0.0.1:${forward.localPort}`;
       components.push({ name: component, address, port, state, ...(forward?.pid ? { pid: forward.pid, logPath: forward.logPath } : {}) });
     }
     return components;

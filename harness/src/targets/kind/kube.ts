@@ -18,7 +18,7 @@ export function helm(runner: CommandRunner, settings: KindSettings, args: readon
   return runner.run('helm', helmArgs(settings, args), { cwd: settings.rootDir, timeoutMs: 120_000, ...options });
 }
 
-/** The last lines of a failed command's output, indented for an error message. */
+/** Returns the last lines of a failed command's output, indented for an error message. */
 export function tailOutput(result: CommandResult, lines = 8): string {
   return `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-lines).join('\n  ');
 }

@@ -1,4 +1,4 @@
-/** Checks that docker, kind, kubectl and helm exist and that the Docker daemon answers. */
+/** Checks that docker, kind, kubectl and helm exist and that the Docker daemon responds. */
 import { usageError } from '../../exit-codes.js';
 import type { CommandRunner } from './command-runner.js';
 

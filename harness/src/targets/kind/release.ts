@@ -36,7 +36,7 @@ export async function namespaceExists(runner: CommandRunner, settings: KindSetti
 export async function readRelease(runner: CommandRunner, settings: KindSettings, signal?: AbortSignal): Promise<ReleaseInfo | undefined> {
   const result = await helm(runner, settings, ['list', '--all', '--filter', `^${RELEASE_NAME}$`, '-o', 'json'], { signal });
   if (result.exitCode !== 0) {
-    throw usageError(`helm list in namespace ${NAMESPACE} failed:\n  ${tailOutput(result)}`, 'check that the cluster answers: kubectl --kubeconfig .soma/kind/kubeconfig get nodes');
+    throw usageError(`helm list in namespace ${NAMESPACE} failed:\n  ${tailOutput(result)}`, 'check that the cluster responds: kubectl --kubeconfig .soma/kind/kubeconfig get nodes');
   }
   const releases = JSON.parse(result.stdout || '[]') as Array<{ name: string; status: string; revision: string | number }>;
   const release = releases.find((entry) => entry.name === RELEASE_NAME);

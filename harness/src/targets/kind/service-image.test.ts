@@ -5,8 +5,8 @@
  * service/Dockerfile built on it through NODE_IMAGE. The container runs with
  * --network host against the local target's Postgres, Kafka and Qdrant.
  *
- * The test is skipped only when dockerd cannot be started, and then it says so
- * on stderr and in the runner's skip count. With CI=true it fails instead.
+ * The test is skipped only when dockerd cannot be started, and then it prints
+ * the reason on stderr and counts as skipped in the runner's summary. With CI=true it fails instead.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -48,7 +48,7 @@ function daemonAnswers(): boolean {
   return spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Uses DOCKER_HOST when it answers, else starts a daemon with tools/image/dockerd.sh. */
+/** Uses DOCKER_HOST when its daemon responds, else starts a daemon with tools/image/dockerd.sh. */
 function startDocker(): DockerSetup {
   if (process.env.DOCKER_HOST && daemonAnswers()) return { dockerHost: process.env.DOCKER_HOST, startedHere: false };
   const result = spawnSync('bash', ['tools/image/dockerd.sh', 'start'], { cwd: REPO_ROOT, encoding: 'utf8' });

@@ -1,6 +1,6 @@
 /**
- * What the kind target created, kept in <stateDir>/state.json, so `down`
- * deletes exactly that: the cluster when `up` created it, otherwise only the
+ * Record of the objects the kind target created, kept in <stateDir>/state.json,
+ * so `down` deletes exactly those: the cluster when `up` created it, otherwise only the
  * release, its volumes and the namespace when `up` created those.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
