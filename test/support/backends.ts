@@ -33,11 +33,12 @@ export function parseBackends(text: string): BackendEndpoints {
 }
 
 /** Creates a local target for the given state dir with progress on stderr. */
-export function createTestTarget(stateDir: string, options: { quiet?: boolean; rootDir?: string } = {}): LocalTarget {
+export function createTestTarget(stateDir: string, options: { quiet?: boolean; signal?: AbortSignal } = {}): LocalTarget {
   return createLocalTarget({
-    rootDir: options.rootDir ?? ROOT_DIR,
+    rootDir: ROOT_DIR,
     env: process.env,
     progress: createProgressWriter({ stream: process.stderr, quiet: options.quiet }),
+    signal: options.signal,
     stateDir: resolve(ROOT_DIR, stateDir),
     backendsOnly: true,
   });

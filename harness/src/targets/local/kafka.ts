@@ -162,16 +162,20 @@ async function formatStorage(java: string, libs: string, propertiesPath: string,
   }
 }
 
-async function brokerAnswers(port: number): Promise<boolean> {
-  if (!(await isPortOpen(port))) return false;
-  const kafka = new Kafka({
+function readinessClient(port: number): Kafka {
+  return new Kafka({
     clientId: 'soma-harness-readiness',
     brokers: [`127.0.0.1:${port}`],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1000,
     retry: { retries: 0 },
   });
-  const admin = kafka.admin();
+}
+
+/** Whether the broker answers metadata requests and has elected its controller. */
+async function brokerAnswers(port: number): Promise<boolean> {
+  if (!(await isPortOpen(port))) return false;
+  const admin = readinessClient(port).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
@@ -179,6 +183,34 @@ async function brokerAnswers(port: number): Promise<boolean> {
   } catch {
     return false;
   } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Whether clients can work: the group coordinator (which creates
+ * __consumer_offsets on first use) and the producer-id allocation behind
+ * idempotent producers both answer. Right after a start they report "loading"
+ * for a second or two, which clients log as errors and retry.
+ */
+async function brokerServesClients(port: number): Promise<boolean> {
+  if (!(await brokerAnswers(port))) return false;
+  const kafka = readinessClient(port);
+  const admin = kafka.admin();
+  // kafkajs rejects an idempotent producer without retries; one short retry keeps each probe fast.
+  const producer = kafka.producer({ idempotent: true, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 } });
+  try {
+    await admin.connect();
+    // Loads the cluster metadata, without which the admin client knows no broker to ask.
+    await admin.describeCluster();
+    const { groups } = await admin.describeGroups(['soma-harness-readiness']);
+    if (groups[0]?.errorCode) return false;
+    await producer.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await producer.disconnect().catch(() => {});
     await admin.disconnect().catch(() => {});
   }
 }
@@ -254,7 +286,7 @@ export function createKafkaComponent(): LocalComponent {
 
       await waitUntilReady({
         component: 'kafka', port: brokerPort, logPath, daemon, timeoutMs: READY_TIMEOUT_MS,
-        probe: () => brokerAnswers(brokerPort), progress: context.progress, signal: context.signal,
+        probe: () => brokerServesClients(brokerPort), progress: context.progress, signal: context.signal,
       });
       return record;
     },
