@@ -59,6 +59,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerJsonBodyParser(app, config.maxBodyBytes);
   registerRequestMetrics(app, metrics);
   registerAuth(app, config.apiToken);
+
+  // While draining, every response closes its connection. Otherwise a
+  // keep-alive connection that was busy when the drain began stays open
+  // (fastify's keepAliveTimeout is 72 s) and app.close() waits for it.
+  app.addHook('onSend', async (_request, reply) => {
+    if (readiness.isDraining()) reply.header('connection', 'close');
+  });
   registerHealthRoutes(app, { readiness, metrics });
 
   if (options.sink !== undefined) {

@@ -26,6 +26,13 @@ import { createQdrantVectorStore, type VectorStore } from './stores/qdrant-vecto
 
 /** Longest time the drain may take before the process exits anyway (Kubernetes waits 30 s by default). */
 export const SHUTDOWN_TIMEOUT_MS = 25_000;
+/**
+ * Time between readiness turning false and the listener closing. Requests
+ * that arrive meanwhile (sent before load balancers saw the readiness change,
+ * or accepted but not yet read) are still served, with Connection: close;
+ * closing at once would reset the connections of requests not yet read.
+ */
+export const DRAIN_GRACE_MS = 2_000;
 const EXIT_CONFIG_ERROR = 2;
 
 interface KafkaAccess {
@@ -171,10 +178,12 @@ async function run(): Promise<void> {
     }, SHUTDOWN_TIMEOUT_MS);
     forceExit.unref();
 
-    // Readiness first, so load balancers stop sending; then the in-flight
-    // requests finish (app.close waits for them), then the producer, the
-    // consumers (which commit and leave their groups) and the pools close.
+    // Readiness first, so load balancers stop sending; after the grace period
+    // the listener closes and the in-flight requests finish (app.close waits
+    // for them), then the producer, the consumers (which commit and leave
+    // their groups) and the pools close.
     readiness.setDraining();
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_GRACE_MS));
     await app.close();
     await publisher?.close();
     await Promise.all(consumers.map((consumer) => consumer.stop()));

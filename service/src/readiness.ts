@@ -28,13 +28,14 @@ export interface ReadinessSnapshot {
 
 export interface Readiness {
   snapshot(): ReadinessSnapshot;
-  /** Throws a 503 SomaError when draining or when one of `dependencies` is down. */
+  /** Throws a 503 SomaError when one of `dependencies` is down. Draining alone does not reject requests. */
   require(dependencies: readonly DependencyName[]): void;
   /** Marks a dependency down after a failed request and probes it again at once. */
   reportFailure(dependency: DependencyName, detail: string): void;
   /** Runs every probe once and waits for the results. */
   refresh(): Promise<void>;
   setDraining(): void;
+  isDraining(): boolean;
   start(): void;
   stop(): void;
 }
@@ -101,7 +102,6 @@ export function createReadiness(options: {
     },
 
     require(dependencies) {
-      if (draining) throw somaError('SOMA_ERR_SERVICE_DRAINING', {});
       for (const dependency of dependencies) {
         const result = results.get(dependency);
         if (result !== undefined && !result.ok) {
@@ -121,6 +121,10 @@ export function createReadiness(options: {
 
     setDraining() {
       draining = true;
+    },
+
+    isDraining() {
+      return draining;
     },
 
     start() {
