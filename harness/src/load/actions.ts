@@ -23,8 +23,8 @@ export interface ActionRecord {
 export interface ActionScheduler {
   /** Hooks to pass to the load engine. */
   readonly hooks: Required<Pick<LoadHooks, 'beforeRequest' | 'onProgress'>>;
-  /** Starts the timers of time-triggered actions; call when the load starts. */
-  start(): void;
+  /** Starts the timers of time-triggered actions and runs the 0% actions, awaiting those with `wait: true`; call right before the load. */
+  start(totalItems: number): Promise<void>;
   /** Runs the 100% actions, waits for every running action and returns what happened to each. */
   finish(progress: LoadProgress): Promise<ActionRecord[]>;
 }
@@ -108,12 +108,14 @@ export function createActionScheduler(
         launchDue(progress, false);
       },
     },
-    start() {
+    async start(totalItems) {
       startedAt = now();
       for (const entry of entries) {
         const trigger = entry.spec.trigger;
         if (trigger.kind === 'elapsed') entry.timer = setTimeout(() => launch(entry), trigger.ms);
       }
+      launchDue({ totalItems, sentItems: 0, acknowledgedItems: 0, rejectedItems: 0, failedItems: 0, retries: 0, elapsedMs: 0 }, false);
+      await waitForBlocking();
     },
     async finish(progress) {
       const share = completedShare(progress);

@@ -52,7 +52,9 @@ function toMs(microseconds: number): number {
 /** Summarises a histogram in milliseconds; all figures are 0 when nothing was recorded. */
 export function summarizeLatency(histogram: Histogram): LatencySummary {
   const count = histogram.totalCount;
-  const at = (percentile: number) => (count === 0 ? 0 : toMs(histogram.getValueAtPercentile(percentile)));
+  const maxMs = count === 0 ? 0 : toMs(histogram.maxValue);
+  // getValueAtPercentile returns the top of the value's bucket, which can exceed the recorded maximum.
+  const at = (percentile: number) => (count === 0 ? 0 : Math.min(maxMs, toMs(histogram.getValueAtPercentile(percentile))));
   return {
     count,
     minMs: count === 0 ? 0 : toMs(histogram.minNonZeroValue),
@@ -62,7 +64,7 @@ export function summarizeLatency(histogram: Histogram): LatencySummary {
     p95Ms: at(95),
     p99Ms: at(99),
     p999Ms: at(99.9),
-    maxMs: count === 0 ? 0 : toMs(histogram.maxValue),
+    maxMs,
     distribution: count === 0 ? [] : DISTRIBUTION_PERCENTILES.map((percentile) => [percentile, at(percentile)]),
     encoded: hdr.encodeIntoCompressedBase64(histogram),
   };

@@ -1,0 +1,62 @@
+/**
+ * Samples consumer lag with the kafkajs admin client: the topic's watermarks
+ * (fetchTopicOffsets) and each group's committed offsets (fetchOffsets).
+ */
+import kafkajs from 'kafkajs';
+import { computeGroupLag, type LagSample } from './lag.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+export interface LagReader {
+  /** Where the lag is read, for evidence. */
+  readonly where: string;
+  /** Reads every group's lag now; `tMs` is stored in the sample as given. */
+  sample(tMs: number): Promise<LagSample>;
+  close(): Promise<void>;
+}
+
+export interface LagReaderOptions {
+  brokers: string[];
+  topic: string;
+  groups: string[];
+}
+
+/** Connects an admin client lazily on the first sample. */
+export function createLagReader(options: LagReaderOptions): LagReader {
+  const kafka = new Kafka({
+    clientId: 'soma-harness-lag',
+    brokers: options.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: 5000,
+    retry: { retries: 1 },
+  });
+  const admin = kafka.admin();
+  let connected: Promise<void> | undefined;
+
+  return {
+    where: `kafkajs admin fetchTopicOffsets("${options.topic}") and fetchOffsets({groupId, topics: ["${options.topic}"]}) for ${options.groups.join(', ')} on ${options.brokers.join(',')}`,
+    async sample(tMs) {
+      try {
+        connected ??= admin.connect();
+        await connected;
+        const watermarks = await admin.fetchTopicOffsets(options.topic);
+        const groups = await Promise.all(
+          options.groups.map(async (group) => {
+            const offsets = await admin.fetchOffsets({ groupId: group, topics: [options.topic] });
+            const committed = offsets.find((entry) => entry.topic === options.topic)?.partitions ?? [];
+            return computeGroupLag(group, watermarks, committed);
+          }),
+        );
+        return { tMs, groups, total: groups.reduce((sum, group) => sum + group.total, 0) };
+      } catch (error) {
+        connected = undefined;
+        const message = error instanceof Error ? error.message : String(error);
+        return { tMs, groups: [], total: 0, error: message };
+      }
+    },
+    async close() {
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}
