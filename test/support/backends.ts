@@ -19,7 +19,8 @@ export interface BackendEndpoints {
 
 export const BACKENDS_ENV = 'SOMA_TEST_BACKENDS';
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const STANDALONE_STATE_DIR = join('.soma', 'test-standalone');
+/** State dir of a test file run on its own; SOMA_TEST_STANDALONE_DIR overrides it. */
+const STANDALONE_STATE_DIR = process.env.SOMA_TEST_STANDALONE_DIR ?? join('.soma', 'test-standalone');
 
 let standalone: Promise<BackendEndpoints> | undefined;
 
@@ -58,23 +59,31 @@ async function startStandalone(): Promise<BackendEndpoints> {
 }
 
 /**
- * Stops the backends when the test process ends: `beforeExit` allows the
- * graceful `down`; `exit` (after process.exit) can only send signals.
+ * Stops the backends when the test process ends. `beforeExit` allows the
+ * graceful `down`. An explicit process.exit (the test runner may call it while
+ * that `down` still runs) and SIGINT or SIGTERM leave no time to wait, so
+ * those only send each live process its stop signal.
  */
 function stopAtExit(target: LocalTarget): void {
   let stopping = false;
+  const signalAll = () => {
+    const state = readState(target.stateDir);
+    for (const record of Object.values(state.components)) {
+      if (record?.pid && isPidAlive(record.pid)) process.kill(record.pid, record.name === 'postgres' ? 'SIGINT' : 'SIGTERM');
+    }
+  };
   process.on('beforeExit', () => {
     if (stopping) return;
     stopping = true;
     void target.down();
   });
-  process.on('exit', () => {
-    if (stopping) return;
-    const state = readState(target.stateDir);
-    for (const record of Object.values(state.components)) {
-      if (record?.pid && isPidAlive(record.pid)) process.kill(record.pid, record.name === 'postgres' ? 'SIGINT' : 'SIGTERM');
-    }
-  });
+  process.on('exit', signalAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      signalAll();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
 }
 
 /** Returns endpoints of running backends: from SOMA_TEST_BACKENDS, else started once per process. */
