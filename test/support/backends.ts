@@ -52,8 +52,8 @@ async function startStandalone(): Promise<BackendEndpoints> {
   const endpoints = await target.up();
 
   // NOTE: backends that another test process started are reused and left
-  // running; the process that started them stops them when it exits, even if
-  // this one still uses them. Run several files through `npm test` instead.
+  // running. The process that started them stops them when it exits, even if
+  // this one still uses them, so run several files through `npm test`.
   if (!alreadyRunning) stopAtExit(target);
   return { postgresUrl: endpoints.postgresUrl, kafkaBrokers: endpoints.kafkaBrokers, qdrantUrl: endpoints.qdrantUrl };
 }

@@ -51,7 +51,7 @@ export function spawnDaemon(spec: DaemonSpec): Daemon {
   }
 }
 
-/** Whether a process with this PID exists (zombies of this harness are reaped by Node). */
+/** Checks whether a process with this PID exists. Node reaps the exited children of this process, so they do not linger as zombies. */
 export function isPidAlive(pid: number | undefined): boolean {
   if (!pid || pid <= 0) return false;
   try {

@@ -17,7 +17,8 @@ describe('port helpers', () => {
 
   test('findFreePort returns a bindable port', async () => {
     const port = await findFreePort();
-    assert.ok(port > 0 && port < 65536);
+    assert.ok(port > 0);
+    assert.ok(port < 65536);
     assert.equal(await isPortFree(port), true);
   });
 

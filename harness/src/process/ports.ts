@@ -15,7 +15,7 @@ export async function findFreePort(): Promise<number> {
   return address.port;
 }
 
-/** Whether nothing listens on `port` of 127.0.0.1, tested by binding it. */
+/** Checks that nothing listens on `port` of 127.0.0.1 by binding it. */
 export async function isPortFree(port: number): Promise<boolean> {
   const server = createServer();
   return new Promise<boolean>((resolve) => {
@@ -36,7 +36,7 @@ export async function choosePort(preferred: number | undefined, taken: ReadonlyS
   }
 }
 
-/** Whether a TCP connection to host:port succeeds within `timeoutMs`. */
+/** Checks whether a TCP connection to host:port succeeds within `timeoutMs`. */
 export async function isPortOpen(port: number, host = LOOPBACK, timeoutMs = 1000): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const socket = new Socket();

@@ -19,7 +19,7 @@ export interface CommandResult {
   timedOut: boolean;
 }
 
-/** Runs a short command to completion and collects its output; never throws for a non-zero exit. */
+/** Runs a short command to completion and collects its output. Resolves for any exit code and rejects only when the command cannot start. */
 export function runCommand(spec: CommandSpec): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(spec.command, spec.args, {
@@ -49,7 +49,7 @@ export function runCommand(spec: CommandSpec): Promise<CommandResult> {
   });
 }
 
-/** The last `count` non-empty lines of command output, for error messages. */
+/** Returns the last `count` non-empty lines of command output, for error messages. */
 export function lastLines(output: string, count = 15): string[] {
   return output.split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count);
 }

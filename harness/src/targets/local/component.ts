@@ -26,7 +26,7 @@ export interface StartContext {
 
 /**
  * One process of the local target. `start` spawns it, records its PID and
- * waits until it is ready; `probe` tells whether a running one answers.
+ * waits until it is ready. `probe` checks whether a running one responds.
  */
 export interface LocalComponent {
   readonly name: ComponentName;

@@ -209,7 +209,7 @@ export class LocalTarget implements Target {
     throw failures[0]?.reason;
   }
 
-  /** Reuses a component whose PID is alive and which answers; otherwise (re)starts it. */
+  /** Reuses a component whose PID is alive and which responds; otherwise starts or restarts it. */
   private async ensureRunning(name: ComponentName, context: StartContext): Promise<ComponentRecord> {
     const component = this.components[name];
     const previous = context.state.components[name];
@@ -218,7 +218,7 @@ export class LocalTarget implements Target {
         context.progress({ kind: 'info', message: `${name}: reusing pid ${previous.pid} on ${previous.address}` });
         return previous;
       }
-      context.progress({ kind: 'warn', message: `${name}: pid ${previous.pid} is alive but does not answer on port ${previous.port}; restarting it` });
+      context.progress({ kind: 'warn', message: `${name}: pid ${previous.pid} is alive but does not respond on port ${previous.port}; restarting it` });
       await stopProcess(previous.pid, { signal: component.stopSignal, graceMs: component.stopGraceMs });
     }
     if (previous) {

@@ -137,7 +137,7 @@ export function createQdrantComponent(): LocalComponent {
           flavour: 'external Qdrant from QDRANT_URL',
         };
         if (!(await answersReadyz(mode.url))) {
-          throw usageError(`qdrant: QDRANT_URL=${mode.url} does not answer GET /readyz`, 'start that Qdrant, or unset QDRANT_URL to let the harness start one');
+          throw usageError(`qdrant: QDRANT_URL=${mode.url} does not respond to GET /readyz`, 'start that Qdrant, or unset QDRANT_URL to let the harness start one');
         }
         context.state.components.qdrant = record;
         context.saveState();

@@ -24,15 +24,15 @@ export interface ReadinessWait {
  * after `timeoutMs`; either error names the port and the log and shows its tail.
  */
 export async function waitUntilReady(wait: ReadinessWait): Promise<void> {
-  const what = `${wait.component} on 127.0.0.1:${wait.port}`;
+  const awaited = `${wait.component} on 127.0.0.1:${wait.port}`;
   const started = Date.now();
-  wait.progress({ kind: 'wait', what, timeoutMs: wait.timeoutMs });
+  wait.progress({ kind: 'wait', what: awaited, timeoutMs: wait.timeoutMs });
   while (Date.now() - started < wait.timeoutMs) {
     if (wait.daemon.exit || !isPidAlive(wait.daemon.pid)) {
       throw await startFailure(wait, `${wait.component} exited during start-up${describeExit(wait.daemon)}`);
     }
     if (await wait.probe().catch(() => false)) {
-      wait.progress({ kind: 'wait-done', what, durationMs: Date.now() - started });
+      wait.progress({ kind: 'wait-done', what: awaited, durationMs: Date.now() - started });
       return;
     }
     await sleep(POLL_MS, wait.signal);

@@ -25,9 +25,9 @@ export function serviceEntryExists(rootDir: string): boolean {
 }
 
 /**
- * The environment of one service process: the caller's SOMA_* settings (so a
- * developer can set SOMA_API_TOKEN or SOMA_EVENTING_ENABLED), then the role,
- * the port and the addresses of the local backends, which always win.
+ * Builds the environment of one service process: the caller's SOMA_* settings
+ * (so a developer can set SOMA_API_TOKEN or SOMA_EVENTING_ENABLED), then the
+ * role, the port and the addresses of the local backends, which always win.
  */
 export function serviceEnv(name: ServiceComponentName, port: number, state: LocalState, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { postgres, kafka, qdrant } = state.components;
@@ -53,7 +53,7 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-/** The api is ready when GET /readyz is 200; a consumer when GET /healthz is 200. */
+/** Returns the readiness URL: the api is ready when GET /readyz is 200, a consumer when GET /healthz is 200. */
 function readinessUrl(name: ServiceComponentName, address: string): string {
   return name === 'api' ? `${address}/readyz` : `${address}/healthz`;
 }

@@ -13,7 +13,7 @@ export type BackendName = (typeof BACKEND_COMPONENTS)[number];
 export type ServiceComponentName = (typeof SERVICE_COMPONENTS)[number];
 export type ComponentName = (typeof ALL_COMPONENTS)[number];
 
-/** What the state file records about one component. */
+/** Record of one component in the state file. */
 export interface ComponentRecord {
   name: ComponentName;
   /** Main port (Postgres, Kafka broker, Qdrant HTTP, service HTTP). */
@@ -27,7 +27,7 @@ export interface ComponentRecord {
   logPath: string;
   /** False for a component the harness uses but did not start (QDRANT_URL). */
   managed: boolean;
-  /** How it runs, e.g. "qdrant-edge stand-in" or "kafka 3.9.1 (maven cache)". */
+  /** Kind of process, e.g. "qdrant-edge stand-in (qdrant-edge-py 0.9.0)" or "kafka 3.9.1 (jars from Maven, 58 files)". */
   flavour?: string;
   startedAt?: string;
 }

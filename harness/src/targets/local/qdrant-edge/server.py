@@ -4,9 +4,9 @@ service and harness use.
 
 It is a stand-in, not Qdrant. Each collection is one Edge shard on disk. The
 routes, the `{result, status, time}` envelope, the status codes and the error
-texts follow the Qdrant server (checked against its source at version 1.19.0);
-where a behaviour is this server's own choice rather than the engine's, a
-comment says so.
+texts follow the Qdrant server (checked against its source at version 1.19.0).
+Where a behaviour is this server's own choice rather than the engine's, a
+comment states it.
 
 Standard library only: the engine binding is the one dependency, and orjson is
 used for JSON when it is importable because JSON parsing dominates upsert time.
@@ -77,8 +77,9 @@ PAYLOAD_SCHEMA_TYPES = {
 }
 # Lower-case hyphenated UUIDs pass through without parsing (the common case).
 CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# Qdrant limits collection names to 255 characters and rejects path separators.
-COLLECTION_NAME = re.compile(r"^[^/\\\x00]{1,255}$")
+# Qdrant 1.19 rejects these characters in collection names. The limit of 255
+# characters is this server's choice, because each name becomes a folder name.
+COLLECTION_NAME = re.compile(r'^[^<>:"/\\|?*\x00\x1f]{1,255}$')
 
 
 class ApiError(Exception):
@@ -288,8 +289,8 @@ def scored_json(point: Any, with_payload: bool, with_vector: bool) -> dict[str, 
 class Collection:
     """One Qdrant collection backed by one Edge shard.
 
-    Every engine call holds `lock`. The binding gives no documented guarantee
-    for concurrent calls on one shard, so the server serialises them; that is
+    Every engine call runs under `lock`. The binding documents no guarantee
+    for concurrent calls on one shard, so the server serialises them. That is
     the server's choice, and it costs little because the GIL serialises most
     of the work anyway.
     """
@@ -306,8 +307,8 @@ class Collection:
 
     def next_operation(self, wait: bool) -> dict[str, Any]:
         self.operation_id += 1
-        # Updates are applied before the reply even when wait=false; the
-        # status still says "acknowledged" as Qdrant does without wait.
+        # Updates are applied before the reply even when wait=false (server's
+        # choice), and the status is still "acknowledged" as in Qdrant without wait.
         return {"operation_id": self.operation_id, "status": "completed" if wait else "acknowledged"}
 
     def save_meta(self) -> None:
@@ -390,7 +391,7 @@ class Storage:
             raise bad_input("the qdrant-edge stand-in needs one unnamed vector: {\"vectors\": {\"size\": N, \"distance\": \"Cosine\"}}")
         size, distance = vectors.get("size"), vectors.get("distance")
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ApiError(422, "Validation error in JSON body: [vectors.size: value 0 invalid, must be 1 or larger]")
+            raise ApiError(422, f"Validation error in JSON body: [vectors.size: value {size} invalid, must be 1 or larger]")
         if distance not in DISTANCES:
             raise format_error(f"unknown variant `{distance}`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`")
         with self.lock:
@@ -623,7 +624,7 @@ def query_points(storage: Storage, params, query, body) -> Any:
     body = require_body(body)
     collection = storage.get(params["name"])
     if body.get("query") is None:
-        # Without a query Qdrant returns points in id order, like scroll.
+        # Without a query the stand-in returns points in id order, like scroll (server's choice).
         scrolled = scroll_points(storage, params, query, {
             "filter": body.get("filter"), "limit": body.get("limit", 10),
             "with_payload": body.get("with_payload", False), "with_vector": body.get("with_vector"),
@@ -698,7 +699,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return self.read_chunked()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:
-            # Drain so the keep-alive connection stays usable, as actix does.
+            # Read the body anyway so the keep-alive connection stays usable.
             remaining = length
             while remaining > 0:
                 chunk = self.rfile.read(min(remaining, 1 << 20))
