@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarnessError, EXIT_USAGE } from '../exit-codes.js';
-import { loadSuite } from './load-scenarios.js';
+import { listSuites, loadSuite } from './load-scenarios.js';
 import { parseDuration } from './duration.js';
 
 const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -155,4 +155,11 @@ test('parseDuration reads numbers and unit strings', () => {
   assert.equal(parseDuration('1.5s'), 1500);
   assert.equal(parseDuration('2m'), 120_000);
   assert.equal(parseDuration('2 minutes'), undefined);
+});
+
+test('every suite under scenarios/ is valid', () => {
+  for (const name of listSuites(ROOT_DIR)) {
+    const suite = loadSuite([name], { rootDir: ROOT_DIR });
+    assert.ok(suite.scenarios.length > 0, `${name} has scenarios`);
+  }
 });

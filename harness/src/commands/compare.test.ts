@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../cli.js';
+import { sampleScenario, sampleSummary } from '../report/summary-fixture.js';
+
+async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const code = await main(argv, { stdout, stderr, signal: new AbortController().signal, progress: () => {} });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+function writeJson(dir: string, name: string, value: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(value));
+  return path;
+}
+
+test('compare passes an identical pair', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = writeJson(dir, 'base.json', sampleSummary());
+  const current = writeJson(dir, 'current.json', sampleSummary());
+  const result = await runCli(['compare', base, current]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^0 regression\(s\) in 5 compared figure\(s\)$/m);
+});
+
+test('compare flags a doubled p99 and names both values', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const slower = sampleScenario();
+  slower.figures = { ...slower.figures, latencyP99Ms: (slower.figures.latencyP99Ms ?? 0) * 2 };
+  const base = writeJson(dir, 'base.json', sampleSummary());
+  const current = writeJson(dir, 'current.json', sampleSummary([slower]));
+  const result = await runCli(['compare', base, current]);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stdout,
+    /^regression: scenarios\[bulk-1000\]\.latencyP99Ms: 752 ms now vs 376 ms in base \(\+100\.0%, tolerance 15%, lower-is-better\)$/m,
+  );
+  assert.match(result.stdout, /^REGRESSED\s+scenarios\[bulk-1000\]\.latencyP99Ms\s+376\s+752\s+\+100%\s+15%$/m);
+});
+
+test('compare tolerance flag lets a small regression pass', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const slower = sampleScenario();
+  slower.figures = { ...slower.figures, latencyP99Ms: 420 };
+  const base = writeJson(dir, 'base.json', sampleSummary());
+  const current = writeJson(dir, 'current.json', sampleSummary([slower]));
+  assert.equal((await runCli(['compare', base, current])).code, 0);
+  assert.equal((await runCli(['compare', base, current, '--tolerance-latency', '5'])).code, 1);
+});
+
+test('compare without common figures is a usage error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = writeJson(dir, 'base.json', { something: 1 });
+  const result = await runCli(['compare', base, base]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /error: no figure in common between/);
+});
+
+test('compare of a missing file names it', async () => {
+  const result = await runCli(['compare', '/nonexistent/base.json', '/nonexistent/current.json']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /error: result file not found: \/nonexistent\/base\.json/);
+});
+
+test('every harness command has help', async () => {
+  for (const command of ['run', 'e2e', 'verify', 'report', 'compare']) {
+    const result = await runCli([command, '--help']);
+    assert.equal(result.code, 0, command);
+    assert.match(result.stdout, new RegExp(`^Usage: soma-harness ${command}`), command);
+  }
+});

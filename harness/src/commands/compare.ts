@@ -1,0 +1,128 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXIT_PASSED, EXIT_THRESHOLD_FAILED, EXIT_USAGE, usageError, type ExitCode } from '../exit-codes.js';
+import {
+  compareFigures,
+  DEFAULT_MIN_DELTA_MS,
+  DEFAULT_TOLERANCES,
+  type FigureCategory,
+  type FigureComparison,
+  type Tolerances,
+} from '../report/compare.js';
+import type { Command, CommandContext, ParsedArgs } from './types.js';
+
+const USAGE = `
+Usage: soma-harness compare BASE CURRENT [options]
+
+Compares the figures of two results and exits 1 when one regressed beyond its
+tolerance, naming the figure and both values. BASE and CURRENT are run
+directories, summary.json files or any JSON result with the same figure names
+(bench results too). A figure's name gives its direction: ...Ms lower is
+better, ...PerSecond higher is better. Run summaries are compared on their
+\`figures\` objects; other JSON on every number whose key ends so.
+
+Options (tolerances in percent of the base value):
+  --tolerance PCT               every category at once
+  --tolerance-latency PCT       latency figures (default ${DEFAULT_TOLERANCES.latency})
+  --tolerance-throughput PCT    ...PerSecond figures (default ${DEFAULT_TOLERANCES.throughput})
+  --tolerance-consistency PCT   time to consistency (default ${DEFAULT_TOLERANCES.consistency})
+  --tolerance-drain PCT         time for lag to drain (default ${DEFAULT_TOLERANCES.drain})
+  --min-delta-ms MS             ignore millisecond changes below this (default ${DEFAULT_MIN_DELTA_MS})
+  --json                        print the comparison as JSON
+
+Exit codes: 0 no regression, 1 a figure regressed, 2 unreadable input or no
+figure in common.
+`;
+
+const CATEGORIES: FigureCategory[] = ['latency', 'throughput', 'consistency', 'drain'];
+
+function readResult(path: string): unknown {
+  const resolved = resolve(path);
+  const file = existsSync(resolved) && statSync(resolved).isDirectory() ? join(resolved, 'summary.json') : resolved;
+  if (!existsSync(file)) throw usageError(`result file not found: ${file}`, 'pass a run directory, a summary.json or a bench result JSON file');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (error) {
+    throw usageError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function parsePercent(args: ParsedArgs, name: string): number | undefined {
+  const text = args.values[name] as string | undefined;
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw usageError(`--${name} "${text}" is not a percentage`, `pass a number such as --${name} 10`);
+  return value;
+}
+
+function tolerancesFrom(args: ParsedArgs): Partial<Tolerances> {
+  const all = parsePercent(args, 'tolerance');
+  const tolerances: Partial<Tolerances> = all === undefined ? {} : { latency: all, throughput: all, consistency: all, drain: all, other: all };
+  for (const category of CATEGORIES) {
+    const value = parsePercent(args, `tolerance-${category}`);
+    if (value !== undefined) tolerances[category] = value;
+  }
+  return tolerances;
+}
+
+function formatTable(results: readonly FigureComparison[]): string {
+  const rows = results.map((result) => [
+    result.status.toUpperCase(),
+    result.figure,
+    result.base === null ? '-' : String(result.base),
+    result.current === null ? '-' : String(result.current),
+    result.changePercent === null ? '-' : `${result.changePercent > 0 ? '+' : ''}${result.changePercent}%`,
+    `${result.tolerancePercent}%`,
+  ]);
+  const table = [['STATUS', 'FIGURE', 'BASE', 'CURRENT', 'CHANGE', 'TOLERANCE'], ...rows];
+  const widths = table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
+  return table.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode> {
+  if (args.positionals.length !== 2) {
+    context.stderr.write(`error: compare needs BASE and CURRENT, got ${args.positionals.length} argument(s)\n\n${USAGE.trim()}\n`);
+    return EXIT_USAGE;
+  }
+  const [basePath, currentPath] = args.positionals as [string, string];
+  const minDeltaText = args.values['min-delta-ms'] as string | undefined;
+  const minDeltaMs = minDeltaText === undefined ? undefined : Number(minDeltaText);
+  if (minDeltaMs !== undefined && (!Number.isFinite(minDeltaMs) || minDeltaMs < 0)) {
+    throw usageError(`--min-delta-ms "${minDeltaText}" is not a number of milliseconds`);
+  }
+  const results = compareFigures(readResult(basePath), readResult(currentPath), { tolerances: tolerancesFrom(args), minDeltaMs });
+  const compared = results.filter((result) => result.base !== null && result.current !== null);
+  if (compared.length === 0) {
+    throw usageError(
+      `no figure in common between ${basePath} and ${currentPath}`,
+      'compare results of the same kind (two run summaries, or two bench results); figures are numbers named ...Ms or ...PerSecond',
+    );
+  }
+
+  const regressions = results.filter((result) => result.status === 'regressed');
+  if (args.values.json === true) {
+    context.stdout.write(`${JSON.stringify({ base: basePath, current: currentPath, regressions: regressions.length, results }, null, 2)}\n`);
+  } else {
+    context.stdout.write(`${formatTable(results)}\n\n`);
+    for (const regression of regressions) context.stdout.write(`regression: ${regression.message}\n`);
+    context.stdout.write(`${regressions.length} regression(s) in ${compared.length} compared figure(s)\n`);
+  }
+  return regressions.length > 0 ? EXIT_THRESHOLD_FAILED : EXIT_PASSED;
+}
+
+export const compareCommand: Command = {
+  name: 'compare',
+  summary: 'compare two results with tolerances; exit 1 on a regression',
+  usage: USAGE,
+  options: {
+    tolerance: { type: 'string' },
+    'tolerance-latency': { type: 'string' },
+    'tolerance-throughput': { type: 'string' },
+    'tolerance-consistency': { type: 'string' },
+    'tolerance-drain': { type: 'string' },
+    'min-delta-ms': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  allowPositionals: true,
+  run,
+};

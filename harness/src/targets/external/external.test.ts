@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { EXIT_USAGE, HarnessError } from '../../exit-codes.js';
+import { getBackends } from '../../../../test/support/backends.js';
+import type { TargetOptions } from '../index.js';
+import { createExternalTarget, resolveExternalEndpoints } from './index.js';
+
+function options(flags: Record<string, string>, env: Record<string, string> = {}): TargetOptions {
+  return { rootDir: '/', env, progress: () => {}, flags };
+}
+
+/** A loopback port that nothing listens on: bound once, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+  const address = server.address();
+  await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
+  return typeof address === 'object' && address ? address.port : 1;
+}
+
+test('missing endpoints name the flag and the variable', () => {
+  assert.throws(
+    () => resolveExternalEndpoints(options({ 'api-url': 'http://127.0.0.1:9595' })),
+    (error: unknown) =>
+      error instanceof HarnessError &&
+      error.exitCode === EXIT_USAGE &&
+      error.message === 'the external target needs --postgres-url or SOMA_POSTGRES_URL, --qdrant-url or SOMA_QDRANT_URL',
+  );
+});
+
+test('flags win over the environment', () => {
+  const endpoints = resolveExternalEndpoints(
+    options(
+      { 'api-url': 'http://127.0.0.1:1/', 'kafka-brokers': '127.0.0.1:2, 127.0.0.1:3', 'consumer-groups': 'a,b' },
+      { SOMA_API_URL: 'http://ignored', SOMA_POSTGRES_URL: 'postgres://p', SOMA_QDRANT_URL: 'http://q/', SOMA_API_TOKEN: 't' },
+    ),
+  );
+  assert.equal(endpoints.apiUrl, 'http://127.0.0.1:1');
+  assert.equal(endpoints.qdrantUrl, 'http://q');
+  assert.deepEqual(endpoints.kafkaBrokers, ['127.0.0.1:2', '127.0.0.1:3']);
+  assert.deepEqual(endpoints.consumerGroups, ['a', 'b']);
+  assert.equal(endpoints.apiToken, 't');
+  assert.equal(endpoints.topic, 'memory.events');
+  assert.equal(endpoints.namespace, 'api_ns');
+});
+
+test('preflight names the unreachable endpoint only', async () => {
+  const backends = await getBackends();
+  const apiPort = await closedPort();
+  const target = createExternalTarget(
+    options({
+      'api-url': `http://127.0.0.1:${apiPort}`,
+      'postgres-url': backends.postgresUrl,
+      'qdrant-url': backends.qdrantUrl,
+      'kafka-brokers': backends.kafkaBrokers.join(','),
+    }),
+  );
+  await assert.rejects(target.up(), (error: unknown) => {
+    assert.ok(error instanceof HarnessError);
+    assert.equal(error.exitCode, EXIT_USAGE);
+    assert.match(error.message, /^external target unreachable: api\n/);
+    assert.match(error.message, new RegExp(`api at http://127\\.0\\.0\\.1:${apiPort}/healthz: ECONNREFUSED`));
+    assert.doesNotMatch(error.message, /postgres at|qdrant at|kafka at/);
+    return true;
+  });
+});
+
+test('preflight names every unreachable backend', async () => {
+  const port = await closedPort();
+  const target = createExternalTarget(
+    options({
+      'api-url': `http://127.0.0.1:${port}`,
+      'postgres-url': `postgresql://postgres@127.0.0.1:${port}/postgres`,
+      'qdrant-url': `http://127.0.0.1:${port}`,
+      'kafka-brokers': `127.0.0.1:${port}`,
+    }),
+  );
+  await assert.rejects(target.up(), /^HarnessError: external target unreachable: api, postgres, qdrant, kafka/);
+  const status = await target.status();
+  assert.deepEqual(status.map((row) => [row.name, row.state]), [
+    ['api', 'dead'],
+    ['postgres', 'dead'],
+    ['qdrant', 'dead'],
+    ['kafka', 'dead'],
+  ]);
+});
+
+test('external target starts nothing and collects no logs', async () => {
+  const target = createExternalTarget(options({}));
+  await target.down();
+  assert.deepEqual(await target.collectLogs('/tmp/unused'), []);
+  assert.equal(target.runAction, undefined);
+});
