@@ -57,7 +57,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     kafkaProduceDuration: new Histogram({
       name: 'soma_kafka_produce_duration_seconds',
-      help: 'Duration of one Kafka produce call (all items of one request).',
+      help: 'Duration of one Kafka produce call (the items of one request, or of several coalesced requests).',
       buckets: LATENCY_BUCKETS,
       registers,
     }),
