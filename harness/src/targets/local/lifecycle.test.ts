@@ -5,7 +5,8 @@
  * own tests.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -208,3 +209,43 @@ describe('local target preflight', () => {
     }
   });
 });
+
+describe('local target after an interrupted up', () => {
+  test('down stops what an up stopped by Ctrl-C had started', async () => {
+    const stateDir = join(ROOT_DIR, '.soma', `test-interrupt-${process.pid}`);
+    const statePath = join(stateDir, 'state.json');
+    const child = spawn(process.execPath, ['harness/bin/soma-harness.mjs', 'up', '--backends-only', '--state-dir', stateDir], {
+      cwd: ROOT_DIR,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+    const exited = new Promise<number | null>((resolveExit) => child.on('close', (code) => resolveExit(code)));
+    try {
+      // Interrupt as soon as the first process is recorded, while the others still start.
+      let recorded: number[] = [];
+      for (let i = 0; i < 300 && recorded.length === 0; i++) {
+        await sleep(100);
+        if (existsSync(statePath)) recorded = recordedPids(statePath);
+      }
+      assert.ok(recorded.length > 0, `up recorded a PID before the interrupt; stderr:\n${stderr}`);
+      child.kill('SIGINT');
+      const code = await exited;
+      assert.notEqual(code, 0, 'an interrupted up fails');
+      assert.match(stderr, /received SIGINT, cleaning up/);
+
+      const pids = recordedPids(statePath);
+      const result = await runCli(['down', '--state-dir', stateDir]);
+      assert.equal(result.code, 0, result.stderr);
+      for (const pid of pids) assert.equal(isPidAlive(pid), false, `pid ${pid} is gone`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await runCli(['down', '--state-dir', stateDir, '--purge']);
+    }
+  });
+});
+
+function recordedPids(statePath: string): number[] {
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { components: Record<string, { pid?: number }> };
+  return Object.values(state.components).map((record) => record.pid).filter((pid): pid is number => pid !== undefined);
+}
