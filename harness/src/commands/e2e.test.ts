@@ -1,0 +1,200 @@
+/**
+ * The harness end to end on its own local target (Postgres, Kafka, Qdrant and
+ * the service's api, kv-writer and vector-indexer as real processes in the
+ * state dir .soma/test-harness-e2e): the e2e command from a stopped target,
+ * runs where the pipeline really loses data or gains a phantom, re-checking a
+ * past run, the external target, an invalid scenario and report rebuilding.
+ * The tests share the target and run in order.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { main } from '../cli.js';
+import { createProgressWriter } from '../progress.js';
+import { createLocalTarget } from '../targets/local/index.js';
+import { validateSummary } from '../report/write-report.js';
+import type { RunSummary } from '../report/summary.js';
+
+const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const STATE_DIR = join(ROOT_DIR, '.soma', 'test-harness-e2e');
+const REPORTS_DIR = mkdtempSync(join(tmpdir(), 'soma-e2e-reports-'));
+const STATE_ARGS = ['--state-dir', STATE_DIR, '--reports-dir', REPORTS_DIR];
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function runCli(argv: string[]): Promise<CliResult> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => {
+    err.push(chunk);
+    process.stderr.write(chunk);
+  });
+  const code = await main(argv, {
+    stdout,
+    stderr,
+    signal: new AbortController().signal,
+    progress: createProgressWriter({ stream: stderr }),
+  });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+function localTarget() {
+  return createLocalTarget({ rootDir: ROOT_DIR, env: process.env, progress: () => {}, stateDir: STATE_DIR });
+}
+
+/** Reads the summary of the run whose report path the command printed. */
+function summaryFrom(result: CliResult): { summary: RunSummary; runDir: string } {
+  const match = /^report: {2}(.+)\/index\.html$/m.exec(result.stdout);
+  assert.ok(match?.[1], `no report path in:\n${result.stdout}`);
+  const runDir = match[1];
+  return { summary: JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary, runDir };
+}
+
+async function runningComponents(): Promise<string[]> {
+  const rows = await localTarget().status();
+  return rows.filter((row) => row.state === 'running').map((row) => row.name);
+}
+
+let bulkRunId = '';
+
+before(async () => {
+  await runCli(['down', '--state-dir', STATE_DIR, '--quiet']);
+});
+
+after(async () => {
+  await runCli(['down', '--state-dir', STATE_DIR, '--purge', '--quiet']);
+});
+
+test('e2e passes the default suite and leaves the target stopped', async () => {
+  assert.deepEqual(await runningComponents(), []);
+  const result = await runCli(['e2e', '--target', 'local', ...STATE_ARGS]);
+
+  assert.equal(result.code, 0, result.stdout);
+  assert.match(result.stdout, /^PASSED\s+smoke: 50\/50 acknowledged/m);
+  assert.match(result.stdout, /^PASSED\s+bulk-1000: 1000\/1000 acknowledged/m);
+  assert.match(result.stdout, /^verdict: passed \(exit 0\)$/m);
+  const { summary, runDir } = summaryFrom(result);
+  for (const file of ['index.html', 'summary.json', 'junit.xml', 'acks/bulk-1000.ndjson', 'logs/api.log']) {
+    assert.ok(existsSync(join(runDir, file)), `${file} is written`);
+  }
+  assert.deepEqual(validateSummary(summary, ROOT_DIR), []);
+  assert.ok(existsSync(join(REPORTS_DIR, 'index.html')), 'runs index is written');
+
+  const bulk = summary.scenarios.find((scenario) => scenario.name === 'bulk-1000');
+  assert.ok(bulk);
+  bulkRunId = bulk.runId;
+  assert.deepEqual(bulk.verification.counts.map((count) => [count.store, count.expected, count.found]), [
+    ['postgres', 1000, 1000],
+    ['qdrant', 1000, 1000],
+  ]);
+  assert.equal(bulk.verification.lag.summary.drained, true);
+  assert.equal(bulk.verification.reconciliation.discrepancies.length, 0);
+  assert.equal(bulk.load.chunks.length, 10);
+  assert.ok(bulk.verification.consistency.every((store) => store.visible === 1000 && store.method === 'per-item'));
+  assert.match(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /<testsuites name="soma-harness default" tests="\d+" failures="0"/);
+
+  assert.deepEqual(await runningComponents(), [], 'e2e stops the target it started');
+});
+
+test('invalid scenario exits 2 before any load', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'soma-invalid-')), 'invalid.yaml');
+  writeFileSync(file, 'name: invalid\nload:\n  engine: chunked\n  items: 10\n  concurrency: 0\n');
+  const result = await runCli(['run', file, ...STATE_ARGS]);
+
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:5:3: \\$\\.load\\.concurrency: expected a number >= 1, found 0`));
+  assert.deepEqual(await runningComponents(), [], 'no target was started');
+});
+
+test('lost items exit 3 naming class, store, count and samples', async () => {
+  const up = await runCli(['up', '--state-dir', STATE_DIR, '--quiet']);
+  assert.equal(up.code, 0, up.stderr);
+  try {
+    const result = await runCli(['run', 'fault-lost-items', ...STATE_ARGS]);
+
+    assert.equal(result.code, 3, result.stdout);
+    assert.match(result.stdout, /^INVARIANT-FAILED\s+lost-items: 200\/200 acknowledged/m);
+    assert.match(result.stdout, /lost: 7 items acknowledged but in no store \(postgres, qdrant\); sample: lost-items-\S+-0000000, /);
+    assert.match(result.stdout, /partial: 193 items acknowledged but missing from qdrant while present in another store; sample: lost-items-\S+-0000007/);
+    assert.match(result.stdout, /consumer group soma-vector-indexer still \d+ messages behind/);
+    assert.match(result.stdout, /qdrant holds 0 items for the run, expected 200 acknowledged/);
+
+    const { summary } = summaryFrom(result);
+    const scenario = summary.scenarios[0];
+    assert.ok(scenario);
+    assert.equal(scenario.verification.reconciliation.counts.lost, 7);
+    assert.equal(scenario.verification.reconciliation.counts.partial, 193);
+    assert.deepEqual(scenario.actions.map((action) => [action.action, action.status]), [
+      ['stop-component', 'done'],
+      ['postgres-delete-rows', 'done'],
+    ]);
+  } finally {
+    const restart = await runCli(['up', '--state-dir', STATE_DIR, '--quiet']);
+    assert.equal(restart.code, 0, 'the vector indexer starts again');
+  }
+});
+
+let phantomRunId = '';
+
+test('phantom row exits 3 naming the phantom id', async () => {
+  const result = await runCli(['run', 'fault-phantom', ...STATE_ARGS]);
+
+  assert.equal(result.code, 3, result.stdout);
+  const { summary } = summaryFrom(result);
+  phantomRunId = summary.scenarios[0]?.runId ?? '';
+  assert.match(
+    result.stdout,
+    new RegExp(`phantom: 1 item in postgres carries the run id but was never acknowledged; sample: ${phantomRunId}-phantom-0$`, 'm'),
+  );
+  assert.match(result.stdout, /postgres holds 101 items for the run, expected 100 acknowledged/);
+  assert.doesNotMatch(result.stdout, /lost:|partial:/);
+});
+
+test('verify re-checks past runs against the stores', async () => {
+  const phantom = await runCli(['verify', '--run-id', phantomRunId, ...STATE_ARGS, '--timeout', '5s']);
+  assert.equal(phantom.code, 3, phantom.stdout);
+  assert.match(phantom.stdout, /^FAILED\s+items\.phantom: phantom: 1 item in postgres/m);
+
+  const bulk = await runCli(['verify', '--run-id', bulkRunId, ...STATE_ARGS, '--timeout', '10s']);
+  assert.equal(bulk.code, 0, bulk.stdout);
+  assert.match(bulk.stdout, /1000 acknowledged items, verdict passed$/m);
+
+  const unknown = await runCli(['verify', '--run-id', 'no-such-run', ...STATE_ARGS]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /error: no run with run_id "no-such-run"/);
+});
+
+test('external target runs a scenario against the same deployment', async () => {
+  const endpoints = localTarget().readEndpoints();
+  const file = join(mkdtempSync(join(tmpdir(), 'soma-external-')), 'external.yaml');
+  writeFileSync(file, 'name: external-smoke\nload: { engine: chunked, items: 30, chunkSize: 10, concurrency: 2 }\nverify: { timeout: 30s }\n');
+  const result = await runCli([
+    'run', file, '--target', 'external', '--reports-dir', REPORTS_DIR,
+    '--api-url', endpoints.apiUrl,
+    '--postgres-url', endpoints.postgresUrl,
+    '--qdrant-url', endpoints.qdrantUrl,
+    '--kafka-brokers', endpoints.kafkaBrokers.join(','),
+  ]);
+  assert.equal(result.code, 0, result.stdout);
+  assert.match(result.stdout, /^PASSED\s+external-smoke: 30\/30 acknowledged/m);
+  assert.equal(summaryFrom(result).summary.environment.target, 'external');
+});
+
+test('report rebuilds every run from its summary', async () => {
+  const result = await runCli(['report', '--reports-dir', REPORTS_DIR]);
+  assert.equal(result.code, 0, result.stderr);
+  const rebuilt = result.stdout.split('\n').filter((line) => line.startsWith('rebuilt ') && line.endsWith('/index.html'));
+  assert.equal(rebuilt.length, 5, result.stdout);
+  assert.match(readFileSync(join(REPORTS_DIR, 'index.html'), 'utf8'), /fault-phantom/);
+});
