@@ -161,8 +161,8 @@ export class LocalTarget implements Target {
 
   private createContext(progress: ProgressSink, signal = this.signal): StartContext {
     mkdirSync(this.stateDir, { recursive: true });
-    // Postgres runs as another user when the harness is root and must enter this folder.
-    chmodSync(this.stateDir, 0o755);
+    // As root, Postgres runs as the postgres user, which must be able to enter this folder.
+    if (process.getuid?.() === 0) chmodSync(this.stateDir, 0o755);
     const state = readState(this.stateDir);
     const takenPorts = new Set<number>();
     for (const record of Object.values(state.components)) {
