@@ -91,12 +91,13 @@
           scales: { x: { time: false, range: [0, MAX_PERCENTILE_X] } },
           axes: [
             {
-              label: 'percentile',
+              label: 'percentile (log scale of 1 / (1 - p))',
               splits: function () {
                 return [0, 1, 2, 3, 4, 5];
               },
               values: function (u, ticks) {
                 return ticks.map(function (tick) {
+                  if (tick >= MAX_PERCENTILE_X) return '100%';
                   return (Math.round((100 - 100 / Math.pow(10, tick)) * 1000) / 1000) + '%';
                 });
               },
@@ -159,7 +160,8 @@
         return table[0].length > 0;
       });
       var labels = [];
-      if (client[0].length) labels.push(series('client: acknowledged items/s', COLORS[0]));
+      // Short loads fill one or two one-second buckets: show the points, or a lone point would not show.
+      if (client[0].length) labels.push(series('client: acknowledged items/s', COLORS[0], 'y', { points: { show: true } }));
       if (server[0].length) labels.push(series('server: accepted items/s (/metrics)', COLORS[1]));
       if (lag[0].length) labels.push(series('Kafka lag (messages)', COLORS[2], 'lag'));
       return {
