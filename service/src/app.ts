@@ -26,7 +26,7 @@ export interface AppOptions {
   metrics: Metrics;
   readiness: Readiness;
   embedder: Embedder;
-  /** Where store requests go; undefined serves only health, readiness and metrics (the consumer role). */
+  /** Destination of store requests; without it the app serves only health, readiness and metrics (the consumer role). */
   sink?: IngestSink | undefined;
   kvStore?: KvStore | undefined;
   vectorStore?: VectorStore | undefined;

@@ -19,7 +19,8 @@ test('every error code is documented in ERRORS.md with its status', () => {
 test('every documented code exists in the registry', () => {
   const doc = readFileSync(ERRORS_DOC, 'utf8');
   for (const [, code] of doc.matchAll(/^\| `(SOMA_ERR_[A-Z_]+)` \|/gm)) {
-    assert.ok(code !== undefined && code in ERRORS, `${code} is in service/src/errors.ts`);
+    assert.ok(code !== undefined);
+    assert.ok(code in ERRORS, `${code} is in service/src/errors.ts`);
   }
 });
 

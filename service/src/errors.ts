@@ -1,7 +1,7 @@
 /**
  * The registry of every error the service reports. Each code has an HTTP
  * status, a message template that names the bad value and the fix, and a
- * `retriable` flag that tells clients whether the same request may succeed
+ * `retriable` flag that marks whether the same request may succeed
  * later. service/ERRORS.md documents every code; errors.test.ts checks that.
  */
 import { STATUS_CODES } from 'node:http';

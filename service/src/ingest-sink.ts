@@ -1,8 +1,8 @@
 /**
  * Where accepted events go. Evented mode publishes them to Kafka; direct mode
  * writes them to Postgres and Qdrant and returns when both have committed.
- * In direct mode a failure of one store can leave the other written; the
- * request then fails with 503 and a retry with the same ids converges,
+ * In direct mode a failure of one store can leave the other written. The
+ * request then fails with 503, and a retry with the same ids converges
  * because both writes are idempotent by id.
  */
 import type { Embedder } from './embedding/embedder.js';

@@ -24,13 +24,13 @@ import { createReadiness, type DependencyName, type Probe } from './readiness.js
 import { createPostgresKvStore, type KvStore } from './stores/postgres-kv-store.js';
 import { createQdrantVectorStore, type VectorStore } from './stores/qdrant-vector-store.js';
 
-/** Longest time the drain may take before the process exits anyway (Kubernetes waits 30 s by default). */
+/** Maximum duration of the drain before the process exits anyway; Kubernetes waits 30 s by default before SIGKILL. */
 export const SHUTDOWN_TIMEOUT_MS = 25_000;
 /**
  * Time between readiness turning false and the listener closing. Requests
- * that arrive meanwhile (sent before load balancers saw the readiness change,
- * or accepted but not yet read) are still served, with Connection: close;
- * closing at once would reset the connections of requests not yet read.
+ * that arrive meanwhile are still served, with Connection: close. They were
+ * sent before load balancers saw the readiness change, or were accepted but
+ * not yet read, and closing at once would reset their connections.
  */
 export const DRAIN_GRACE_MS = 2_000;
 const EXIT_CONFIG_ERROR = 2;
@@ -178,10 +178,10 @@ async function run(): Promise<void> {
     }, SHUTDOWN_TIMEOUT_MS);
     forceExit.unref();
 
-    // Readiness first, so load balancers stop sending; after the grace period
-    // the listener closes and the in-flight requests finish (app.close waits
-    // for them), then the producer, the consumers (which commit and leave
-    // their groups) and the pools close.
+    // Readiness turns false first, so load balancers stop sending. After the
+    // grace period the listener closes and app.close waits for the in-flight
+    // requests. Then the producer flushes, the consumers commit and leave
+    // their groups, and the pools close.
     readiness.setDraining();
     await new Promise((resolve) => setTimeout(resolve, DRAIN_GRACE_MS));
     await app.close();

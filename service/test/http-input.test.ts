@@ -1,7 +1,7 @@
 /**
  * Bad and edge-case input over HTTP, against a direct-mode app on real
- * Postgres and Qdrant: every case gets a 4xx with a message that names the
- * field or limit, never a 5xx, and valid neighbours of a bad item are stored.
+ * Postgres and Qdrant. Every case gets a 4xx with a message that names the
+ * field or limit, never a 5xx. Valid neighbours of a bad item are stored.
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';

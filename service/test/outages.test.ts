@@ -1,7 +1,7 @@
 /**
  * Dependency outages: while Kafka (evented mode) or Postgres or Qdrant
- * (direct mode) is unreachable, /readyz answers 503 naming it and store
- * requests answer 503, never 2xx; when it returns, the service recovers
+ * (direct mode) is unreachable, /readyz returns 503 naming it and store
+ * requests return 503, never 2xx; when it returns, the service recovers
  * without a restart. Kafka runs as a broker of this test's own; Postgres and
  * Qdrant are cut off through a TCP proxy.
  */

@@ -2,7 +2,8 @@
  * Runs one consumer group over the memory topic with kafkajs eachBatch.
  * A batch's offsets are resolved, and then committed by kafkajs, only after
  * its events are durably written and its undecodable messages are on the
- * dead-letter topic (at-least-once; the writers are idempotent by id).
+ * dead-letter topic. Delivery is at-least-once, so the writers are
+ * idempotent by item id.
  *
  * A store failure stalls the partition and retries with backoff instead of
  * crashing, so nothing is skipped while a store is down. An error caused by
@@ -18,7 +19,7 @@ import { decodeEvent, type DeadLetterReason } from './decode-event.js';
 
 export const RETRY_INITIAL_DELAY_MS = 200;
 export const RETRY_MAX_DELAY_MS = 5_000;
-/** Longest wait of a fetch for new messages; bounds the time from produce to write when idle. */
+/** Maximum wait of a fetch for new messages, which bounds the time from produce to write when idle. */
 export const FETCH_MAX_WAIT_MS = 100;
 
 /** One writer (Postgres or Qdrant) behind a consumer group. */
@@ -26,7 +27,7 @@ export interface BatchWriter {
   readonly name: string;
   /** Names a writer-specific reason why an event can never be written, e.g. a wrong embedding size. */
   reject?(event: MemoryEvent): { reason: DeadLetterReason; detail: string } | undefined;
-  /** Writes all events durably or throws. Must be idempotent by event id. */
+  /** Writes all events durably or throws. Must be idempotent by item id. */
   write(events: readonly MemoryEvent[]): Promise<void>;
   /** True when `error` was caused by the data of the events, so retrying the same events cannot succeed. */
   isDataError(error: unknown): boolean;

@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.js';
 import { qdrantStatus, VectorSizeMismatchError, type VectorPoint, type VectorStore } from '../stores/qdrant-vector-store.js';
 import type { BatchWriter } from './batch-consumer.js';
 
-/** The text that represents an event in the vector index: payload.text, or else the canonical JSON of the payload. */
+/** Returns the text that represents an event in the vector index: payload.text, or else the canonical JSON of the payload. */
 export function embeddingTextOf(event: MemoryEvent): string {
   const text = event.payload.text;
   return typeof text === 'string' ? text : canonicalJson(event.payload);

@@ -81,7 +81,7 @@ export function inspectJson(value: unknown, root: string, maxDepth: number = MAX
 /**
  * Finds a key that could change an object's prototype if the value were ever
  * merged with Object.assign or a recursive merge: `__proto__`, or a
- * `constructor` object that holds `prototype`. Returns its path or undefined.
+ * `constructor` object that contains `prototype`. Returns its path or undefined.
  */
 export function findForbiddenKey(value: unknown, root: string): string | undefined {
   const stack: Frame[] = [{ value, depth: 1, parent: undefined, key: undefined }];

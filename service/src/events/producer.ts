@@ -10,7 +10,7 @@
  *
  * After a failed send the producer is replaced by a new one (a new producer
  * id). kafkajs 2.2.4 rolls its sequence numbers back when a produce request
- * fails; if that request had in fact been written, the next batch would reuse
+ * fails. If that request had in fact been written, the next batch would reuse
  * the sequence and the broker could discard it as a duplicate while
  * acknowledging it. A fresh producer id starts fresh sequences.
  */

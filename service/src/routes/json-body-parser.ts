@@ -44,7 +44,7 @@ function readBody(
   function onData(chunk: Buffer): void {
     received += chunk.length;
     if (received > drainLimit) {
-      // Too much to drain: answer now; the connection closes after the reply.
+      // The body is too large to drain, so reply now and close the connection after the reply.
       finish(somaError('SOMA_ERR_BODY_TOO_LARGE', { limit }));
       payload.resume();
       return;

@@ -1,7 +1,7 @@
 /**
  * POST /store and POST /store_bulk. Partly invalid bulk requests are accepted
  * partially: the valid items are stored and acknowledged, the invalid ones are
- * listed by index in `rejected`. When no item is valid the answer is 400 with
+ * listed by index in `rejected`. When no item is valid the response is 400 with
  * the same list in `errors`. A repeated id keeps its first occurrence.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

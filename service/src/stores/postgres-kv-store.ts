@@ -62,7 +62,7 @@ export interface PostgresKvStoreOptions {
   poolSize?: number;
 }
 
-/** The jsonb value column: the event without the fields that have their own columns. */
+/** Builds the jsonb value column: the event without the fields that have their own columns. */
 export function kvValueOf(event: MemoryEvent): Record<string, unknown> {
   const value: Record<string, unknown> = { type: event.type, timestamp: event.timestamp, payload: event.payload };
   if (event.importance !== undefined) value.importance = event.importance;

@@ -44,7 +44,7 @@ export interface VectorStore {
   /** Upserts the points; a repeated item id keeps the last occurrence. Returns the number of requests sent. */
   upsert(points: readonly VectorPoint[]): Promise<number>;
   search(namespace: string, vector: number[], limit: number, filter?: Record<string, unknown>): Promise<SearchHit[]>;
-  /** Checks that Qdrant answers and that no known collection has the wrong vector size. */
+  /** Checks that Qdrant responds and that no known collection has the wrong vector size. */
   check(namespace: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -155,7 +155,7 @@ export function createQdrantVectorStore(options: QdrantVectorStoreOptions): Vect
         log.info({ collection, vectorSize }, 'qdrant collection created');
       } catch (error) {
         // Another instance may have created it in the meantime (409 Conflict,
-        // or 400 on older Qdrant versions); verifySize tells whether it exists.
+        // or 400 on older Qdrant versions), and verifySize finds out whether it exists.
         log.info({ collection, err: error }, 'qdrant collection create failed, checking whether it exists');
       }
     }

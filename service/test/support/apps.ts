@@ -16,7 +16,7 @@ import { createQdrantVectorStore, type VectorStore } from '../../src/stores/qdra
 import type { BackendEndpoints } from '../../../test/support/backends.js';
 import { uniqueName } from './backends.js';
 
-/** A pino logger that keeps its lines in memory, for assertions on log output. */
+/** Creates a pino logger that keeps its lines in memory, for assertions on log output. */
 export function memoryLogger(): { log: Logger; lines: () => string[] } {
   const lines: string[] = [];
   const stream = new Writable({

@@ -14,7 +14,7 @@ export function testBackends(): Promise<BackendEndpoints> {
   return getBackends();
 }
 
-/** A name unique to this test run, valid as topic, group, namespace and run id. */
+/** Returns a name unique to this test run, valid as topic, group, namespace and run id. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }
