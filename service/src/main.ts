@@ -183,7 +183,7 @@ async function run(): Promise<void> {
     // requests. Then the producer flushes, the consumers commit and leave
     // their groups, and the pools close.
     readiness.setDraining();
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_GRACE_MS));
+    if (runsApi) await new Promise((resolve) => setTimeout(resolve, DRAIN_GRACE_MS));
     await app.close();
     await publisher?.close();
     await Promise.all(consumers.map((consumer) => consumer.stop()));
