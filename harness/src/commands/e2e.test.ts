@@ -161,6 +161,28 @@ test('phantom row exits 3 naming the phantom id', async () => {
   assert.doesNotMatch(result.stdout, /lost:|partial:/);
 });
 
+test('breached threshold exits 1 naming figure and limit', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'soma-threshold-')), 'threshold.yaml');
+  writeFileSync(file, 'name: too-strict\nload: { engine: chunked, items: 40, chunkSize: 20 }\nthresholds: { latencyP99Ms: 0.001 }\n');
+  const result = await runCli(['run', file, ...STATE_ARGS]);
+
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stdout, /^THRESHOLD-FAILED\s+too-strict: 40\/40 acknowledged/m);
+  assert.match(result.stdout, /threshold latencyP99Ms: p99 latency [0-9.]+ ms, limit <= 0\.001 ms$/m);
+});
+
+test('saturated harness CPU exits 4 and prints the summary as JSON', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'soma-invalid-run-')), 'saturated.yaml');
+  writeFileSync(file, 'name: saturated\nload: { engine: chunked, items: 40, chunkSize: 20 }\nvalidity: { maxHarnessCpu: 0.000001 }\n');
+  const result = await runCli(['run', file, ...STATE_ARGS, '--json']);
+
+  assert.equal(result.code, 4, result.stdout);
+  const summary = JSON.parse(result.stdout) as RunSummary;
+  assert.equal(summary.verdict, 'invalid');
+  assert.match(summary.scenarios[0]?.invalidReasons[0] ?? '', /^the load generator saturated its CPU: the harness used [0-9.]+ cores on average during the load \(limit 0\.000001\)/);
+  assert.deepEqual(summary.scenarios[0]?.verification.reconciliation.discrepancies, []);
+});
+
 test('verify re-checks past runs against the stores', async () => {
   const phantom = await runCli(['verify', '--run-id', phantomRunId, ...STATE_ARGS, '--timeout', '5s']);
   assert.equal(phantom.code, 3, phantom.stdout);
@@ -195,6 +217,6 @@ test('report rebuilds every run from its summary', async () => {
   const result = await runCli(['report', '--reports-dir', REPORTS_DIR]);
   assert.equal(result.code, 0, result.stderr);
   const rebuilt = result.stdout.split('\n').filter((line) => line.startsWith('rebuilt ') && line.endsWith('/index.html'));
-  assert.equal(rebuilt.length, 5, result.stdout);
+  assert.equal(rebuilt.length, 7, result.stdout);
   assert.match(readFileSync(join(REPORTS_DIR, 'index.html'), 'utf8'), /fault-phantom/);
 });

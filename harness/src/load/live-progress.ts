@@ -1,7 +1,7 @@
 /**
  * Live status lines for long phases (load, verification polling). On a TTY one
  * line is redrawn in place; elsewhere a plain line is printed at most every
- * `plainIntervalMs`. Colour only on a TTY and only when NO_COLOR is unset.
+ * `plainIntervalMs`. Colour only on a TTY and only when NO_COLOR is unset or empty.
  */
 import { formatDuration } from '../scenario/duration.js';
 import type { LoadProgress } from './types.js';
@@ -26,9 +26,9 @@ export interface LiveStatus {
 
 const CLEAR_LINE = '\r\u001b[2K';
 
-/** Whether colour is allowed: a TTY and no NO_COLOR (any value, per no-color.org). */
+/** Whether colour is allowed: a TTY, and NO_COLOR unset or empty (no-color.org: any non-empty value turns colour off). */
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
-  return stream.isTTY === true && env.NO_COLOR === undefined;
+  return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }
 
 /** Creates a live status line on `stream`. */
