@@ -66,3 +66,35 @@ test('config description hides secrets', () => {
   assert.doesNotMatch(text, /tok-123|key-456|secret/);
   assert.throws(() => loadConfig({ ...BASE, SOMA_API_TOKEN: ' ', SOMA_PORT: 'x' }), (error: Error) => !/tok/.test(error.message));
 });
+
+test('config reads Kafka TLS and SASL settings', () => {
+  const config = loadConfig({
+    ...BASE,
+    SOMA_KAFKA_SSL: 'true',
+    SOMA_KAFKA_SSL_CA_FILE: '/etc/soma/tls/kafka/ca.crt',
+    SOMA_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+    SOMA_KAFKA_SASL_USERNAME: 'soma',
+    SOMA_KAFKA_SASL_PASSWORD: 'pw-789',
+  });
+  assert.equal(config.kafkaSsl, true);
+  assert.equal(config.kafkaSslCaFile, '/etc/soma/tls/kafka/ca.crt');
+  assert.equal(config.kafkaSaslMechanism, 'scram-sha-512');
+  assert.equal(config.kafkaSaslUsername, 'soma');
+  assert.doesNotMatch(JSON.stringify(describeConfig(config)), /pw-789/);
+  assert.equal(loadConfig(BASE).kafkaSsl, false);
+});
+
+test('config rejects incomplete Kafka security settings', () => {
+  assert.throws(
+    () => loadConfig({ ...BASE, SOMA_KAFKA_SASL_MECHANISM: 'plain', SOMA_KAFKA_SASL_USERNAME: 'soma' }),
+    /SOMA_KAFKA_SASL_PASSWORD=\(unset\) is invalid: SASL needs the mechanism, the username and the password together/,
+  );
+  assert.throws(
+    () => loadConfig({ ...BASE, SOMA_KAFKA_SASL_MECHANISM: 'gssapi', SOMA_KAFKA_SASL_USERNAME: 'a', SOMA_KAFKA_SASL_PASSWORD: 'b' }),
+    /SOMA_KAFKA_SASL_MECHANISM="gssapi" is invalid/,
+  );
+  assert.throws(
+    () => loadConfig({ ...BASE, SOMA_KAFKA_SSL_CA_FILE: '/ca.crt' }),
+    /set SOMA_KAFKA_SSL=true too/,
+  );
+});

@@ -9,6 +9,7 @@ import { somaError } from './errors.js';
 export type Role = 'api' | 'consumer' | 'all';
 export type ConsumerKind = 'kv' | 'vector';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
 export interface ServiceConfig {
   role: Role;
@@ -19,6 +20,13 @@ export interface ServiceConfig {
   kafkaTopic: string;
   kafkaDlqTopic: string;
   kafkaPartitions: number;
+  /** TLS to the brokers; a managed Kafka usually needs it together with SASL. */
+  kafkaSsl: boolean;
+  /** PEM file with the CA that signed the brokers' certificates; unset means the system CAs. */
+  kafkaSslCaFile: string | undefined;
+  kafkaSaslMechanism: KafkaSaslMechanism | undefined;
+  kafkaSaslUsername: string | undefined;
+  kafkaSaslPassword: string | undefined;
   kvGroup: string;
   vectorGroup: string;
   postgresUrl: string | undefined;
@@ -62,6 +70,11 @@ export const ENV_KEYS = [
   'SOMA_KAFKA_TOPIC',
   'SOMA_KAFKA_DLQ_TOPIC',
   'SOMA_KAFKA_PARTITIONS',
+  'SOMA_KAFKA_SSL',
+  'SOMA_KAFKA_SSL_CA_FILE',
+  'SOMA_KAFKA_SASL_MECHANISM',
+  'SOMA_KAFKA_SASL_USERNAME',
+  'SOMA_KAFKA_SASL_PASSWORD',
   'SOMA_KV_GROUP',
   'SOMA_VECTOR_GROUP',
   'SOMA_POSTGRES_URL',
@@ -77,7 +90,7 @@ export const ENV_KEYS = [
   'SOMA_CONSUMERS',
 ] as const;
 
-const SECRET_KEYS = new Set(['SOMA_API_TOKEN', 'SOMA_QDRANT_API_KEY']);
+const SECRET_KEYS = new Set(['SOMA_API_TOKEN', 'SOMA_QDRANT_API_KEY', 'SOMA_KAFKA_SASL_PASSWORD']);
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 
@@ -93,6 +106,11 @@ const CONFIG_SCHEMA = {
     kafkaTopic: { type: 'string', minLength: 1, maxLength: 249, pattern: NAME_PATTERN },
     kafkaDlqTopic: { type: 'string', minLength: 1, maxLength: 249, pattern: NAME_PATTERN },
     kafkaPartitions: { type: 'integer', minimum: 1, maximum: 1000 },
+    kafkaSsl: { type: 'boolean' },
+    kafkaSslCaFile: { type: 'string', minLength: 1 },
+    kafkaSaslMechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'] },
+    kafkaSaslUsername: { type: 'string', minLength: 1 },
+    kafkaSaslPassword: { type: 'string', minLength: 1 },
     kvGroup: { type: 'string', minLength: 1 },
     vectorGroup: { type: 'string', minLength: 1 },
     postgresUrl: { type: 'string', pattern: '^postgres(ql)?://' },
@@ -124,6 +142,11 @@ const FIELD_TO_ENV: Record<keyof ServiceConfig, string> = {
   kafkaTopic: 'SOMA_KAFKA_TOPIC',
   kafkaDlqTopic: 'SOMA_KAFKA_DLQ_TOPIC',
   kafkaPartitions: 'SOMA_KAFKA_PARTITIONS',
+  kafkaSsl: 'SOMA_KAFKA_SSL',
+  kafkaSslCaFile: 'SOMA_KAFKA_SSL_CA_FILE',
+  kafkaSaslMechanism: 'SOMA_KAFKA_SASL_MECHANISM',
+  kafkaSaslUsername: 'SOMA_KAFKA_SASL_USERNAME',
+  kafkaSaslPassword: 'SOMA_KAFKA_SASL_PASSWORD',
   kvGroup: 'SOMA_KV_GROUP',
   vectorGroup: 'SOMA_VECTOR_GROUP',
   postgresUrl: 'SOMA_POSTGRES_URL',
@@ -194,6 +217,16 @@ function checkRequirements(config: ServiceConfig): void {
   if (config.eventingEnabled && config.kafkaBrokers.length === 0) {
     throw configError('SOMA_KAFKA_BROKERS', undefined, 'evented mode needs brokers, e.g. 127.0.0.1:9092');
   }
+  const saslFields = [config.kafkaSaslMechanism, config.kafkaSaslUsername, config.kafkaSaslPassword];
+  if (saslFields.some((value) => value !== undefined) && saslFields.some((value) => value === undefined)) {
+    const missing = ['SOMA_KAFKA_SASL_MECHANISM', 'SOMA_KAFKA_SASL_USERNAME', 'SOMA_KAFKA_SASL_PASSWORD'].find(
+      (_key, index) => saslFields[index] === undefined,
+    ) as string;
+    throw configError(missing, undefined, 'SASL needs the mechanism, the username and the password together');
+  }
+  if (config.kafkaSslCaFile !== undefined && !config.kafkaSsl) {
+    throw configError('SOMA_KAFKA_SSL', 'false', 'SOMA_KAFKA_SSL_CA_FILE is set, so set SOMA_KAFKA_SSL=true too');
+  }
   if (config.kafkaTopic === config.kafkaDlqTopic) {
     throw configError('SOMA_KAFKA_DLQ_TOPIC', config.kafkaDlqTopic, 'it must differ from SOMA_KAFKA_TOPIC');
   }
@@ -220,6 +253,11 @@ export function loadConfig(env: Env): Readonly<ServiceConfig> {
     kafkaTopic: readString(env, 'SOMA_KAFKA_TOPIC') ?? DEFAULT_KAFKA_TOPIC,
     kafkaDlqTopic: readString(env, 'SOMA_KAFKA_DLQ_TOPIC') ?? DEFAULT_KAFKA_DLQ_TOPIC,
     kafkaPartitions: readInteger(env, 'SOMA_KAFKA_PARTITIONS', DEFAULT_KAFKA_PARTITIONS),
+    kafkaSsl: readBoolean(env, 'SOMA_KAFKA_SSL') ?? false,
+    kafkaSslCaFile: readString(env, 'SOMA_KAFKA_SSL_CA_FILE'),
+    kafkaSaslMechanism: readString(env, 'SOMA_KAFKA_SASL_MECHANISM')?.toLowerCase() as KafkaSaslMechanism | undefined,
+    kafkaSaslUsername: readString(env, 'SOMA_KAFKA_SASL_USERNAME'),
+    kafkaSaslPassword: readString(env, 'SOMA_KAFKA_SASL_PASSWORD'),
     kvGroup: readString(env, 'SOMA_KV_GROUP') ?? DEFAULT_KV_GROUP,
     vectorGroup: readString(env, 'SOMA_VECTOR_GROUP') ?? DEFAULT_VECTOR_GROUP,
     postgresUrl: readString(env, 'SOMA_POSTGRES_URL'),
@@ -256,6 +294,7 @@ export function describeConfig(config: Readonly<ServiceConfig>): Record<string, 
     ...config,
     postgresUrl: config.postgresUrl === undefined ? undefined : redactUrl(config.postgresUrl),
     qdrantApiKey: config.qdrantApiKey === undefined ? undefined : '(redacted)',
+    kafkaSaslPassword: config.kafkaSaslPassword === undefined ? undefined : '(redacted)',
     apiToken: config.apiToken === undefined ? undefined : '(redacted)',
   };
 }

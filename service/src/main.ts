@@ -46,7 +46,18 @@ interface KafkaAccess {
 }
 
 function createKafkaAccess(config: Readonly<ServiceConfig>, log: Logger): KafkaAccess {
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `soma-${config.role}`, log });
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: `soma-${config.role}`,
+    log,
+    security: {
+      ssl: config.kafkaSsl,
+      sslCaFile: config.kafkaSslCaFile,
+      saslMechanism: config.kafkaSaslMechanism,
+      saslUsername: config.kafkaSaslUsername,
+      saslPassword: config.kafkaSaslPassword,
+    },
+  });
   const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100 } });
   let connected = false;
   let topicsReady = false;

@@ -3,8 +3,10 @@
  * short connection and request timeouts so an unreachable broker turns into a
  * 503 within seconds, and kafkajs log lines routed into pino.
  */
-import { Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { KafkaSaslMechanism } from '../config.js';
 
 export const KAFKA_CONNECTION_TIMEOUT_MS = 3_000;
 export const KAFKA_REQUEST_TIMEOUT_MS = 10_000;
@@ -21,10 +23,41 @@ function pinoLogCreator(log: Logger): logCreator {
     };
 }
 
-export function createKafka(options: { brokers: string[]; clientId: string; log: Logger }): Kafka {
+/** TLS and SASL settings for a managed Kafka; all optional. */
+export interface KafkaSecurity {
+  ssl?: boolean;
+  sslCaFile?: string;
+  saslMechanism?: KafkaSaslMechanism;
+  saslUsername?: string;
+  saslPassword?: string;
+}
+
+/** Builds the kafkajs `ssl` and `sasl` options; the CA file is read once, here. */
+export function kafkaSecurityOptions(security: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const options: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (security.ssl) {
+    options.ssl = security.sslCaFile ? { ca: [readFileSync(security.sslCaFile, 'utf8')] } : true;
+  }
+  if (security.saslMechanism && security.saslUsername !== undefined && security.saslPassword !== undefined) {
+    options.sasl = {
+      mechanism: security.saslMechanism,
+      username: security.saslUsername,
+      password: security.saslPassword,
+    } as SASLOptions;
+  }
+  return options;
+}
+
+export function createKafka(options: {
+  brokers: string[];
+  clientId: string;
+  log: Logger;
+  security?: KafkaSecurity;
+}): Kafka {
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
+    ...kafkaSecurityOptions(options.security ?? {}),
     connectionTimeout: KAFKA_CONNECTION_TIMEOUT_MS,
     requestTimeout: KAFKA_REQUEST_TIMEOUT_MS,
     retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 3 },
