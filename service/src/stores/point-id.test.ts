@@ -13,8 +13,14 @@ test('toPointId keeps unsigned integers as numbers', () => {
   assert.equal(toPointId('9007199254740991'), 9007199254740991);
 });
 
-test('toPointId lower-cases UUIDs', () => {
-  assert.equal(toPointId('6BA7B810-9DAD-11D1-80B4-00C04FD430C8'), '6ba7b810-9dad-11d1-80b4-00c04fd430c8');
+test('toPointId keeps lower-case UUIDs', () => {
+  assert.equal(toPointId('6ba7b810-9dad-11d1-80b4-00c04fd430c8'), '6ba7b810-9dad-11d1-80b4-00c04fd430c8');
+});
+
+test('toPointId keeps UUIDs differing in case apart', () => {
+  const upper = toPointId('6BA7B810-9DAD-11D1-80B4-00C04FD430C8');
+  assert.notEqual(upper, '6ba7b810-9dad-11d1-80b4-00c04fd430c8');
+  assert.equal(upper, uuidV5('6BA7B810-9DAD-11D1-80B4-00C04FD430C8'));
 });
 
 test('toPointId maps other ids to a deterministic UUID v5', () => {

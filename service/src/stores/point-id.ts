@@ -8,7 +8,12 @@ import { createHash } from 'node:crypto';
 /** Namespace UUID of Soma item ids; changing it would orphan every stored point. */
 export const POINT_ID_NAMESPACE = '5b0f7a63-7c1e-4e64-9a38-0d6f3c2b8e51';
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Lower-case hyphenated UUIDs only. Qdrant stores a UUID point id in this form,
+ * so an upper-case id passed through would share a point with its lower-case
+ * twin while Postgres keeps two rows; those ids take the v5 path instead.
+ */
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Canonical unsigned integers only: "007" is not 7, so it must not share 7's point. */
 const UNSIGNED_INTEGER_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -32,14 +37,14 @@ export function uuidV5(name: string, namespace: string = POINT_ID_NAMESPACE): st
 
 /**
  * Maps an item id to its Qdrant point id: unsigned integers up to
- * Number.MAX_SAFE_INTEGER become numbers, UUIDs are lower-cased, and anything
- * else becomes uuidV5(id).
+ * Number.MAX_SAFE_INTEGER become numbers, lower-case UUIDs stay as they are,
+ * and anything else becomes uuidV5(id).
  */
 export function toPointId(id: string): string | number {
   if (UNSIGNED_INTEGER_PATTERN.test(id)) {
     const value = Number(id);
     if (Number.isSafeInteger(value)) return value;
   }
-  if (UUID_PATTERN.test(id)) return id.toLowerCase();
+  if (UUID_PATTERN.test(id)) return id;
   return uuidV5(id);
 }
