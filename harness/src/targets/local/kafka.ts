@@ -93,7 +93,12 @@ async function ensureKafkaJars(context: StartContext): Promise<string> {
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (22 characters). */
 export function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  // kafka-storage reads an id that starts with '-' as an option and fails, so
+  // such ids are drawn again (Kafka's own Uuid.randomUuid does the same).
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export function serverProperties(options: { brokerPort: number; controllerPort: number; dataDir: string }): string {
