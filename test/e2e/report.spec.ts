@@ -35,6 +35,12 @@ async function openOffline(page: Page, path: string): Promise<string[]> {
   return external;
 }
 
+interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { data: ArrayLike<number> } } | null;
+}
+
 /** Formats a number as the report does (en-US, at most `digits` decimals). */
 function formatNumber(value: number, digits: number): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits });
@@ -86,7 +92,9 @@ test('passed run shows verdict, tables and drawn charts', async ({ page }, testI
     expect(Number(await chart.getAttribute('data-points')), `${name} points`).toBeGreaterThan(1);
     const canvas = chart.locator('canvas');
     await expect(canvas, name).toBeVisible();
-    const painted = await canvas.evaluate((element: HTMLCanvasElement) => {
+    const painted = await canvas.evaluate((node) => {
+      // The project compiles without the DOM library, so the canvas is typed by the members used here.
+      const element = node as unknown as CanvasLike;
       const context = element.getContext('2d');
       if (!context || element.width === 0 || element.height === 0) return 0;
       const pixels = context.getImageData(0, 0, element.width, element.height).data;

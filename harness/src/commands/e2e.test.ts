@@ -125,8 +125,8 @@ test('lost items exit 3 naming class, store, count and samples', async () => {
 
     assert.equal(result.code, 3, result.stdout);
     assert.match(result.stdout, /^INVARIANT-FAILED\s+lost-items: 200\/200 acknowledged/m);
-    assert.match(result.stdout, /lost: 7 items acknowledged but in no store \(postgres, qdrant\); sample: lost-items-\S+-0000000, /);
-    assert.match(result.stdout, /partial: 193 items acknowledged but missing from qdrant while present in another store; sample: lost-items-\S+-0000007/);
+    assert.match(result.stdout, /lost: 7 items acknowledged but in no store \(postgres, qdrant\); sample: lost-items-\S+-\d{7}, /);
+    assert.match(result.stdout, /partial: 193 items acknowledged but missing from qdrant while present in another store; sample: lost-items-\S+-\d{7}, /);
     assert.match(result.stdout, /consumer group soma-vector-indexer still \d+ messages behind/);
     assert.match(result.stdout, /qdrant holds 0 items for the run, expected 200 acknowledged/);
 
@@ -139,6 +139,12 @@ test('lost items exit 3 naming class, store, count and samples', async () => {
       ['stop-component', 'done'],
       ['postgres-delete-rows', 'done'],
     ]);
+    const deleted = /^deleted 7 row\(s\) from public\.kv_store: (.+)$/.exec(scenario.actions[1]?.results[0] ?? '')?.[1]?.split(', ');
+    const lost = scenario.verification.reconciliation.discrepancies.find((entry) => entry.class === 'lost');
+    assert.equal(lost?.store, 'all');
+    assert.deepEqual(lost?.sample.map((entry) => entry.id), deleted, 'the lost items are the deleted rows');
+    const partial = scenario.verification.reconciliation.discrepancies.find((entry) => entry.class === 'partial');
+    assert.equal(partial?.store, 'qdrant');
   } finally {
     const restart = await runCli(['up', '--state-dir', STATE_DIR, '--quiet']);
     assert.equal(restart.code, 0, 'the vector indexer starts again');

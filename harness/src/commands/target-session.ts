@@ -65,8 +65,15 @@ export async function openTargetSession(args: ParsedArgs, context: CommandContex
   });
 
   const runningBefore = await isAnyRunning(target);
-  const endpoints = await runStep(context.progress, `${runningBefore ? 'check' : 'start'} target ${name}`, () => target.up());
   const startedHere = !runningBefore;
+  let endpoints: TargetEndpoints;
+  try {
+    endpoints = await runStep(context.progress, `${runningBefore ? 'check' : 'start'} target ${name}`, () => target.up());
+  } catch (error) {
+    // A failed up may have started some components; stop them so the target stays as it was.
+    if (startedHere) await target.down().catch(() => undefined);
+    throw error;
+  }
   const keepUp = args.values['keep-up'] === true;
   const release = async () => {
     if (!startedHere) return;
