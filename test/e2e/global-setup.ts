@@ -1,10 +1,11 @@
 /**
- * Produces real reports for the Playwright specs: starts the service (api and
- * both consumers in one process, on its own topic, groups and namespace) on the
- * test backends, runs the harness against it as an external target, once with
- * the default suite (expected to pass) and once with the phantom fault suite
- * (expected to exit 3), then stops the service. The run directories reach the
- * specs through SOMA_E2E_PASSED_RUN and SOMA_E2E_FAILED_RUN.
+ * Produces real reports for the Playwright specs. It starts the service (api
+ * and both consumers in one process, on its own topic, groups and namespace)
+ * on the test backends. Then it runs the harness against that service as an
+ * external target, once with the default suite (expected to pass) and once
+ * with the phantom fault suite (expected to exit 3), and stops the service.
+ * The run directories reach the specs through SOMA_E2E_PASSED_RUN and
+ * SOMA_E2E_FAILED_RUN.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';

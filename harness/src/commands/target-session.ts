@@ -1,7 +1,7 @@
 /**
  * Opens the target for the commands that send load or read the stores (run,
- * e2e, verify): brings it up when needed and, unless asked to keep it, takes it
- * down again only when this command was the one that started it.
+ * e2e, verify). The target is brought up when needed. It is taken down again
+ * only when this command started it, and not with --keep-up.
  */
 import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
@@ -44,7 +44,7 @@ function flagsOf(args: ParsedArgs): Record<string, string | boolean | undefined>
   return flags;
 }
 
-/** Whether any component of the target runs now; an external target always counts as running. */
+/** Returns whether any component of the target runs now; an external target always counts as running. */
 async function isAnyRunning(target: Target): Promise<boolean> {
   if (target.name === 'external') return true;
   const components = await target.status().catch(() => []);

@@ -1,8 +1,8 @@
 /**
  * Runs a scenario's actions during its load: at a share of the items completed
  * (acknowledged, rejected or failed) or at a time since the load started. An
- * action with `wait: true` holds the next request until it finished; every
- * action still running when the load ends is awaited before verification.
+ * action with `wait: true` delays the next request until it has finished.
+ * Every action still running when the load ends is awaited before verification.
  */
 import type { ActionSpec } from '../scenario/types.js';
 import type { LoadHooks, LoadProgress } from './types.js';

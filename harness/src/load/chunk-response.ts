@@ -1,7 +1,7 @@
 /**
  * Accounts a /store_bulk response item by item. A 2xx response lists the
- * accepted ids and the rejected items by index; a 4xx with `errors` lists every
- * rejected item; anything else fails the whole chunk.
+ * accepted ids and the rejected items by index. A 4xx with `errors` lists every
+ * rejected item. Any other response fails the whole chunk.
  */
 import type { GeneratedItem } from './items.js';
 

@@ -1,9 +1,9 @@
 /**
  * The chunked engine against a fault-injecting HTTP server on 127.0.0.1. The
- * server is a stand-in for faults the real service gives only under conditions
- * a test cannot arrange cheaply (a reset connection, a 429 with Retry-After on
- * a chosen request); the engine against the real service is covered by the
- * harness integration tests.
+ * server is a stand-in for faults that the real service gives only under
+ * conditions a test cannot arrange cheaply, such as a reset connection or a
+ * 429 with Retry-After on a chosen request. The harness integration tests
+ * (commands/e2e.test.ts) run the engine against the real service.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -129,7 +129,8 @@ test('items differ for another seed but keep their ids', () => {
 test('item shapes follow the weights', () => {
   const items = generateItems(0, 400, { ...ITEM_OPTIONS, shapes: { flat: 3, coord: 1 } });
   const coord = items.filter((item) => item.shape === 'coord').length;
-  assert.ok(coord > 60 && coord < 140, `expected about 100 coordinate items of 400, got ${coord}`);
+  assert.ok(coord > 60, `expected about 100 coordinate items of 400, got ${coord}`);
+  assert.ok(coord < 140, `expected about 100 coordinate items of 400, got ${coord}`);
   const flat = items.find((item) => item.shape === 'flat');
   assert.equal(typeof flat?.body.text, 'string');
   assert.equal(flat?.body.run_id, 'run-a');

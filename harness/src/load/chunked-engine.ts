@@ -126,7 +126,7 @@ class ChunkedRun {
     return this.context.signal.aborted || this.now() >= this.stopAtMs;
   }
 
-  /** One worker: claims the next chunk, waits for hooks and pacing, sends it; until no chunk is left. */
+  /** Claims the next chunk, waits for the hooks and the pacing, and sends it, until no chunk is left. */
   private async work(): Promise<void> {
     while (!this.shouldStop() && this.nextChunk < this.totalChunks) {
       const index = this.nextChunk;

@@ -78,7 +78,7 @@ function coordBody(random: Random, seq: number, id: string, options: ItemGenerat
   };
 }
 
-/** An item that neither shape accepts: no text and no coordinate. */
+/** Builds an item that neither shape accepts: no text and no coordinate. */
 function invalidBody(seq: number, id: string, options: ItemGeneratorOptions): Record<string, unknown> {
   return { id, run_id: options.runId, namespace: options.namespace, payload: { seq, source: SOURCE, invalid: true } };
 }

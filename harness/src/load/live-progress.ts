@@ -26,7 +26,7 @@ export interface LiveStatus {
 
 const CLEAR_LINE = '\r\u001b[2K';
 
-/** Whether colour is allowed: a TTY, and NO_COLOR unset or empty (no-color.org: any non-empty value turns colour off). */
+/** Returns whether colour is allowed: on a TTY with NO_COLOR unset or empty (no-color.org: a non-empty value turns colour off). */
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }

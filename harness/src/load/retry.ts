@@ -17,11 +17,11 @@ export function parseRetryAfterMs(header: string | string[] | undefined): number
 }
 
 /**
- * Delay before attempt `attempt + 1` after attempt `attempt` (1-based) failed:
- * exponential from baseDelayMs, capped at maxDelayMs, with full jitter
- * (uniform in [0, cap]) so concurrent clients do not retry in lockstep. A
- * Retry-After from the server raises the delay to at least that value, still
- * capped at maxDelayMs.
+ * Returns the delay before the next attempt after attempt `attempt` (1-based)
+ * failed. The cap grows exponentially from baseDelayMs up to maxDelayMs, and
+ * the delay is uniform in [0, cap] (full jitter), so concurrent clients do not
+ * retry in lockstep. A Retry-After from the server raises the delay to at
+ * least that value, still capped at maxDelayMs.
  */
 export function backoffDelayMs(
   attempt: number,

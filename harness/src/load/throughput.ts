@@ -8,7 +8,7 @@ export interface ThroughputBucket {
   rejectedItems: number;
   failedItems: number;
   requests: number;
-  /** Requests answered with a non-2xx status or a network error. */
+  /** Requests that returned a non-2xx status or failed with a network error. */
   errors: number;
   retries: number;
   /** Mean and maximum latency of the 2xx requests that completed in this bucket. */

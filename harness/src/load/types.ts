@@ -40,7 +40,7 @@ export interface FailedItem {
 export interface RequestCounts {
   /** Every HTTP attempt, retries included. */
   total: number;
-  /** Attempts answered with 2xx. */
+  /** Attempts that returned 2xx. */
   succeeded: number;
   /** Attempts that were retries of an earlier one. */
   retried: number;
@@ -50,7 +50,7 @@ export interface RequestCounts {
   byStatus: Record<string, number>;
 }
 
-/** What happened to one request of the load (a chunk for the chunked engine), over all its attempts. */
+/** Outcome of one request of the load (a chunk for the chunked engine) over all its attempts. */
 export interface ChunkOutcome {
   index: number;
   /** Seq of the first item and the number of items. */

@@ -124,7 +124,8 @@ function compareOne(figure: string, base: number, current: number, kind: FigureK
   const beyondTolerance =
     base === 0 ? delta !== 0 : Math.abs(delta) > (Math.abs(base) * tolerance) / 100;
   const aboveNoise = kind.unit !== 'ms' || Math.abs(delta) >= minDeltaMs;
-  const status = beyondTolerance && aboveNoise ? (worse ? 'regressed' : 'improved') : 'ok';
+  let status: FigureComparison['status'] = 'ok';
+  if (beyondTolerance && aboveNoise) status = worse ? 'regressed' : 'improved';
   const change = changePercent === null ? 'from 0' : `${changePercent >= 0 ? '+' : ''}${changePercent.toFixed(1)}%`;
   return {
     figure,

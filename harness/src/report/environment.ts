@@ -53,7 +53,7 @@ async function qdrantVersion(url: string, apiKey?: string): Promise<string | und
   }
 }
 
-/** Collects the environment; backends that do not answer are left out of backendVersions. */
+/** Collects the environment; a backend that cannot be reached is left out of backendVersions. */
 export async function collectEnvironment(rootDir: string, endpoints: TargetEndpoints, command: string): Promise<EnvironmentInfo> {
   const [postgres, qdrant] = await Promise.all([
     endpoints.postgresUrl ? postgresVersion(endpoints.postgresUrl) : undefined,

@@ -23,7 +23,7 @@ export function formatMs(value: number | null | undefined): string {
   return value === null || value === undefined ? '-' : `${formatNumber(value, value < 10 ? 2 : 1)} ms`;
 }
 
-/** A badge for a status word (passed, failed, skipped, not-measured, a verdict). */
+/** Renders a badge for a status word (passed, failed, skipped, not-measured, a verdict). */
 export function statusBadge(status: string): string {
   return `<span class="badge badge-${escapeHtml(status)}">${escapeHtml(status)}</span>`;
 }
@@ -45,7 +45,7 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
   return `<table data-testid="${escapeHtml(testId)}">${captionHtml}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-/** A paragraph that says why a chart or table is missing. */
+/** Renders a paragraph that explains why a chart or table is missing. */
 export function renderNoData(testId: string, text: string): string {
   return `<p class="no-data" data-testid="${escapeHtml(testId)}">${escapeHtml(text)}</p>`;
 }

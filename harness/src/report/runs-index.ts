@@ -11,7 +11,7 @@ import type { RunSummary } from './summary.js';
 export interface RunEntry {
   dir: string;
   summary?: RunSummary;
-  /** Why the summary could not be read. */
+  /** Error that kept the summary from being read. */
   error?: string;
 }
 

@@ -13,7 +13,7 @@ function latency(values: number[]) {
   return summarizeLatency(histogram);
 }
 
-/** A passing scenario with 1000 items, lag that drained and two stores. */
+/** Builds a passing scenario with 1000 items, two stores and lag that drained. */
 export function sampleScenario(name = 'bulk-1000'): ScenarioSummary {
   const runId = `${name}-20261204t120000z-abcd`;
   const where = 'SELECT count(*)::bigint AS count FROM public.kv_store WHERE run_id = $1';
@@ -156,7 +156,7 @@ export function sampleScenario(name = 'bulk-1000'): ScenarioSummary {
   };
 }
 
-/** A run of one passing scenario. */
+/** Builds a run of the given scenarios (one passing scenario by default). */
 export function sampleSummary(scenarios: ScenarioSummary[] = [sampleScenario()]): RunSummary {
   return {
     formatVersion: 1,

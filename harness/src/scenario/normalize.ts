@@ -62,8 +62,8 @@ export function parseTrigger(at: string): ActionTrigger | undefined {
 function normalizeLoad(raw: Raw, defaultSeed: string): LoadSpec {
   const retry = asObject(raw.retry);
   const textLength = asObject(raw.textLength);
-  const shapes = asObject(raw.shapes);
-  const hasShapes = raw.shapes !== undefined;
+  // Without `shapes` every item is flat; with it, a missing weight is 0.
+  const shapes = raw.shapes === undefined ? { flat: 1, coord: 0 } : asObject(raw.shapes);
   return {
     engine: raw.engine as EngineName,
     items: typeof raw.items === 'number' ? raw.items : 0,
@@ -73,8 +73,8 @@ function normalizeLoad(raw: Raw, defaultSeed: string): LoadSpec {
     rate: typeof raw.rate === 'number' ? raw.rate : undefined,
     seed: raw.seed === undefined ? defaultSeed : String(raw.seed),
     shapes: {
-      flat: hasShapes ? (typeof shapes.flat === 'number' ? shapes.flat : 0) : 1,
-      coord: hasShapes ? (typeof shapes.coord === 'number' ? shapes.coord : 0) : 0,
+      flat: typeof shapes.flat === 'number' ? shapes.flat : 0,
+      coord: typeof shapes.coord === 'number' ? shapes.coord : 0,
     },
     namespace: typeof raw.namespace === 'string' ? raw.namespace : undefined,
     invalidItems: typeof raw.invalidItems === 'number' ? raw.invalidItems : 0,

@@ -50,7 +50,7 @@ function wallClock(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** A fresh run id: scenario name, UTC time and 4 random hex characters, e.g. bulk-1000-20261204t195755z-3fa2. */
+/** Builds a fresh run id from the scenario name, the UTC time and 4 random hex characters, e.g. bulk-1000-20261204t195755z-3fa2. */
 export function newRunId(scenarioName: string, at = new Date()): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase();
   return `${scenarioName}-${stamp}-${randomBytes(2).toString('hex')}`;

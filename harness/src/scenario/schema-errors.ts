@@ -11,7 +11,7 @@ import { isMap, isPair, isScalar, type Document, type LineCounter } from 'yaml';
 export interface SchemaProblem {
   /** JSON path such as `$.scenarios[1].load.chunkSize`. */
   path: string;
-  /** What the schema expected, and what was found. */
+  /** Expectation of the schema and the value found. */
   message: string;
   /** 1-based position in the source file, when known. */
   line?: number;

@@ -1,8 +1,8 @@
 /**
  * Time to consistency: for each marker item, the time from its acknowledgement
- * to the first poll that found it in a store. Every acknowledged item is a
- * marker up to `maxMarkers` planned items; above that a deterministic sample
- * by id hash is used, so the same run picks the same markers.
+ * to the first poll that found it in a store. Up to `maxMarkers` planned items,
+ * every acknowledged item is a marker. Above that, markers are a sample chosen
+ * by id hash, so the same run always picks the same markers.
  */
 import { createHash } from 'node:crypto';
 import { percentileOf } from '../load/latency.js';
@@ -34,7 +34,7 @@ export interface ConsistencyTracker {
   summarize(resolutionMs: number): ConsistencySummary[];
 }
 
-/** Whether `id` is in a deterministic sample of `fraction` (0..1) of all ids. */
+/** Returns whether `id` falls in a deterministic sample of `fraction` (0..1) of all ids. */
 export function isSampled(id: string, fraction: number): boolean {
   if (fraction >= 1) return true;
   const bucket = createHash('sha1').update(id).digest().readUInt32BE(0) / 0x1_0000_0000;

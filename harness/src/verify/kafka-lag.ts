@@ -8,7 +8,7 @@ import { computeGroupLag, type LagSample } from './lag.js';
 const { Kafka, logLevel } = kafkajs;
 
 export interface LagReader {
-  /** Where the lag is read, for evidence. */
+  /** Description of the admin calls that read the lag, for evidence. */
   readonly where: string;
   /** Reads every group's lag now; `tMs` is stored in the sample as given. */
   sample(tMs: number): Promise<LagSample>;

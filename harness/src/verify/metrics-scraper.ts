@@ -84,11 +84,11 @@ export function createMetricsScraper(apiUrl: string, runStartMs: number, interva
   const scrape = async () => {
     try {
       const response = await fetch(source, { signal: AbortSignal.timeout(Math.max(1000, intervalMs)) });
-      if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
+      if (!response.ok) throw new Error(`GET /metrics returned HTTP ${response.status}`);
       const atMs = Date.now();
       const values = parsePrometheusText(await response.text());
       series.somaMetrics = [...values.keys()].filter((name) => name.startsWith('soma_')).sort();
-      if (previous) series.points.push(derivePoint(atMs - runStartMs, values, previous.values, (atMs - previous.atMs) / 1000));
+      if (previous) series.points.push(derivePoint(Math.round(atMs - runStartMs), values, previous.values, (atMs - previous.atMs) / 1000));
       previous = { atMs, values };
     } catch (error) {
       series.failures += 1;

@@ -65,7 +65,7 @@ export function createQdrantStore(baseUrl: string, collection: string, apiKey?: 
     if (response.status === 404) return undefined;
     const text = await response.text();
     if (!response.ok) {
-      throw new QdrantRequestError(`Qdrant POST ${collectionPath}${path} answered ${response.status}: ${text.slice(0, 200)}`, response.status);
+      throw new QdrantRequestError(`Qdrant POST ${collectionPath}${path} returned HTTP ${response.status}: ${text.slice(0, 200)}`, response.status);
     }
     return (JSON.parse(text) as { result: T }).result;
   };

@@ -16,7 +16,7 @@ export interface StoredRecord {
 export interface StoreSnapshot {
   store: StoreName;
   records: StoredRecord[];
-  /** How the records were read, for the evidence. */
+  /** The query or API call that read the records, for the evidence. */
   query: string;
 }
 

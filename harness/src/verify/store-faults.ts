@@ -72,7 +72,7 @@ async function insertPhantoms(client: pg.Client, action: ActionSpec, context: St
   context.onResult?.(`inserted ${ids.length} row(s) behind the API's back: ${ids.join(', ')}`);
 }
 
-/** Whether `name` is an action the harness runs itself. */
+/** Returns whether `name` is an action the harness runs itself. */
 export function isHarnessAction(name: string): boolean {
   return (HARNESS_ACTIONS as readonly string[]).includes(name);
 }

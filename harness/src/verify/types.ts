@@ -1,5 +1,5 @@
 /**
- * What verification returns: counts over time, lag, time to consistency, the
+ * Verification results: counts over time, lag, time to consistency, the
  * item-by-item reconciliation and one invariant check per property, each with
  * its evidence.
  */
@@ -45,7 +45,7 @@ export interface CountPoint {
 
 export interface LagReport {
   checked: boolean;
-  /** Why lag was not checked (direct mode, no brokers, switched off). */
+  /** Reason lag was not checked (direct mode, no brokers, switched off). */
   skippedReason?: string;
   where: string;
   summary: LagCurveSummary;

@@ -1,6 +1,6 @@
 /**
- * The verdict of a scenario and of a suite, and its exit code. Precedence, so
- * that CI sees the most serious finding: error (2) over a failed data
+ * The verdict of a scenario and of a suite, and its exit code. The precedence
+ * gives CI the most serious finding: error (2) over a failed data
  * invariant (3) over an invalid run (4) over a failed threshold (1). Lost data
  * is reported even when the run is invalid, because a saturated generator
  * does not excuse a lost item.
@@ -35,7 +35,7 @@ export function exitCodeOf(verdict: Verdict): ExitCode {
   return EXIT_CODES[verdict];
 }
 
-/** The most serious of several verdicts; `passed` for none. */
+/** Returns the most serious of several verdicts, or `passed` for none. */
 export function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
   return PRECEDENCE.find((verdict) => verdicts.includes(verdict)) ?? 'passed';
 }

@@ -1,7 +1,7 @@
 /**
  * Verification of one run. Polling starts with the load, so time to
- * consistency and the lag curve cover the whole run; after the load it goes on
- * until the stores converge, settle (lag zero and counts unchanged for
+ * consistency and the lag curve cover the whole run. After the load, polling
+ * goes on until the stores converge, settle (lag zero and counts unchanged for
  * `settleMs`) or `timeoutMs` passes. Then the run is reconciled item by item.
  */
 import { sleep } from '../load/retry.js';

@@ -10,7 +10,7 @@ function options(flags: Record<string, string>, env: Record<string, string> = {}
   return { rootDir: '/', env, progress: () => {}, flags };
 }
 
-/** A loopback port that nothing listens on: bound once, then released. */
+/** Returns a loopback port that nothing listens on: bound once, then released. */
 async function closedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));

@@ -1,7 +1,7 @@
 /**
  * The external target: an existing deployment (staging, a developer's own
- * stack) given by flags or environment. It starts and stops nothing; `up` only
- * checks that every endpoint answers and names the ones that do not.
+ * stack) given by flags or environment. It starts and stops nothing. `up` only
+ * checks that every endpoint is reachable and names the ones that are not.
  */
 import type { ParseArgsConfig } from 'node:util';
 import kafkajs from 'kafkajs';
@@ -170,7 +170,7 @@ export class ExternalTarget implements Target {
 
   constructor(private readonly options: TargetOptions) {}
 
-  /** Checks that every endpoint answers; exit 2 naming each one that does not. */
+  /** Checks that every endpoint is reachable; throws a usage error (exit 2) naming each one that is not. */
   async up(): Promise<TargetEndpoints> {
     const endpoints = resolveExternalEndpoints(this.options);
     const results = await probeEndpoints(endpoints);
@@ -182,7 +182,7 @@ export class ExternalTarget implements Target {
         'check the URLs (flags or SOMA_* variables) and that the deployment is up, or port-forward it',
       );
     }
-    for (const result of results) this.options.progress({ kind: 'info', message: `${result.name}: ${result.address} answers (${result.detail})` });
+    for (const result of results) this.options.progress({ kind: 'info', message: `${result.name}: ${result.address} is reachable (${result.detail})` });
     return endpoints;
   }
 
@@ -203,7 +203,7 @@ export class ExternalTarget implements Target {
     }));
   }
 
-  /** The harness cannot read an external deployment's logs; it collects none. */
+  /** Returns no logs, because the harness cannot read an external deployment's logs. */
   async collectLogs(): Promise<string[]> {
     return [];
   }
