@@ -1,6 +1,8 @@
 /**
  * Samples consumer lag with the kafkajs admin client: the topic's watermarks
  * (fetchTopicOffsets) and each group's committed offsets (fetchOffsets).
+ * NOTE: lag covers the whole topic, not only this run's messages, so another
+ * producer writing to the same topic during verification delays the drain.
  */
 import kafkajs from 'kafkajs';
 import { computeGroupLag, type LagSample } from './lag.js';

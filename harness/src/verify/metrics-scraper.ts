@@ -1,6 +1,9 @@
 /**
  * Scrapes the API's Prometheus /metrics during a run and turns the counters
  * into per-interval rates for the report's timeline.
+ * NOTE: only the API's endpoint is scraped. Consumer processes that run apart
+ * from the API (the local target's kv-writer and vector-indexer) export their
+ * write and lag metrics on ports the target endpoints do not name.
  */
 
 /** Sums of every series per metric name, from Prometheus text exposition format. */
