@@ -167,6 +167,25 @@ test('phantom row exits 3 naming the phantom id', async () => {
   assert.doesNotMatch(result.stdout, /lost:|partial:/);
 });
 
+test('partly rejected chunks are accounted item by item', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'soma-partial-')), 'partial.yaml');
+  writeFileSync(file, 'name: partly-invalid\nload: { engine: chunked, items: 100, chunkSize: 25, concurrency: 2, seed: 3, invalidItems: 0.2 }\n');
+  const result = await runCli(['run', file, ...STATE_ARGS, '--json']);
+
+  assert.equal(result.code, 0, result.stdout);
+  const scenario = (JSON.parse(result.stdout) as RunSummary).scenarios[0];
+  assert.ok(scenario);
+  const { items, chunks, rejectedSample } = scenario.load;
+  assert.ok(items.rejected > 0, 'some items are rejected');
+  assert.equal(items.acknowledged + items.rejected, 100);
+  assert.equal(items.failed, 0);
+  assert.deepEqual(chunks.map((chunk) => chunk.status), [202, 202, 202, 202]);
+  assert.equal(chunks.reduce((sum, chunk) => sum + chunk.rejected, 0), items.rejected);
+  assert.equal(rejectedSample[0]?.code, 'SOMA_ERR_ITEM_INVALID');
+  assert.equal(scenario.verification.reconciliation.counts.phantom, 0, 'no rejected item is stored');
+  assert.equal(scenario.verification.expectedItems, items.acknowledged);
+});
+
 test('breached threshold exits 1 naming figure and limit', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'soma-threshold-')), 'threshold.yaml');
   writeFileSync(file, 'name: too-strict\nload: { engine: chunked, items: 40, chunkSize: 20 }\nthresholds: { latencyP99Ms: 0.001 }\n');
@@ -223,6 +242,6 @@ test('report rebuilds every run from its summary', async () => {
   const result = await runCli(['report', '--reports-dir', REPORTS_DIR]);
   assert.equal(result.code, 0, result.stderr);
   const rebuilt = result.stdout.split('\n').filter((line) => line.startsWith('rebuilt ') && line.endsWith('/index.html'));
-  assert.equal(rebuilt.length, 7, result.stdout);
+  assert.equal(rebuilt.length, 8, result.stdout);
   assert.match(readFileSync(join(REPORTS_DIR, 'index.html'), 'utf8'), /fault-phantom/);
 });
