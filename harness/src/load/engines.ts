@@ -3,13 +3,17 @@
  */
 import { usageError } from '../exit-codes.js';
 import type { EngineName } from '../scenario/types.js';
+import { createAutocannonEngine } from './autocannon-engine.js';
 import { createChunkedEngine } from './chunked-engine.js';
+import { createK6Engine } from './k6-engine.js';
 import type { LoadEngine } from './types.js';
 
 type EngineFactory = () => LoadEngine | Promise<LoadEngine>;
 
 const ENGINES: Partial<Record<EngineName, EngineFactory>> = {
   chunked: () => createChunkedEngine(),
+  autocannon: () => createAutocannonEngine(),
+  k6: () => createK6Engine(),
 };
 
 /** Lists the engine names that can run on this checkout. */

@@ -4,9 +4,10 @@
  * thresholds read the latency histogram, throughput and outcome counts.
  */
 import type { TargetEndpoints } from '../targets/types.js';
-import type { EngineName, LoadSpec } from '../scenario/types.js';
+import type { EngineName, LoadSpec, Thresholds } from '../scenario/types.js';
 import type { Histogram } from './latency.js';
 import type { ThroughputBucket } from './throughput.js';
+import type { ThresholdResult } from '../verify/thresholds.js';
 
 /** An item the API acknowledged (listed in `ids` of a 2xx response). */
 export interface AcknowledgedItem {
@@ -96,6 +97,8 @@ export interface LoadRunContext {
   hooks?: LoadHooks;
   /** Wall clock in epoch milliseconds; injectable for tests. */
   now?: () => number;
+  /** The scenario's thresholds, for engines that judge them themselves too (k6). */
+  thresholds?: Thresholds;
 }
 
 export interface LoadResult {
@@ -120,6 +123,10 @@ export interface LoadResult {
   throughput: ThroughputBucket[];
   /** Facts the report shows beside the numbers, e.g. how latency was measured. */
   notes: string[];
+  /** Reasons the engine itself found the run invalid (exit 4), e.g. a fixed arrival rate it did not reach. */
+  invalidReasons?: string[];
+  /** Thresholds the engine judged itself (k6 thresholds); the verdict counts them with the scenario's own. */
+  engineThresholds?: ThresholdResult[];
 }
 
 /** A load engine. Each engine lives in harness/src/load/<name>-engine.ts. */

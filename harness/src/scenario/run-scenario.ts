@@ -149,6 +149,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       runId,
       namespace,
       signal,
+      thresholds: scenario.thresholds,
       hooks: {
         beforeRequest: scheduler.hooks.beforeRequest,
         onProgress: (progress) => {
@@ -178,8 +179,14 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     verification,
     cpu,
   });
-  const thresholds = evaluateThresholds(scenario.thresholds, figures, { failedItems: load.failed.length, rejectedItems: load.rejected.length });
-  const invalidReasons = assessValidity({ validity: scenario.validity, acknowledgedItems: load.acknowledged.length, cpu, actions, verification });
+  const thresholds = [
+    ...evaluateThresholds(scenario.thresholds, figures, { failedItems: load.failed.length, rejectedItems: load.rejected.length }),
+    ...(load.engineThresholds ?? []),
+  ];
+  const invalidReasons = [
+    ...assessValidity({ validity: scenario.validity, acknowledgedItems: load.acknowledged.length, cpu, actions, verification }),
+    ...(load.invalidReasons ?? []),
+  ];
   const judgement = judgeScenario(verification.checks, thresholds, invalidReasons, verification.errors);
   const durationMs = Math.round(wallClock() - scenarioStartMs);
   options.progress({ kind: 'step-done', step: `scenario ${scenario.name}`, durationMs, detail: judgement.verdict });
