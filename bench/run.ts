@@ -3,7 +3,7 @@
  *
  *   npm run bench                      3 runs, chunk sizes 1, 10, 100 and 500 (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           1 short run for CI (seconds)
- *   npm run bench -- --runs 5 --out DIR --state-dir DIR
+ *   npm run bench -- --runs 5 --chunk-sizes 100 --out DIR --state-dir DIR
  *
  * Backends: SOMA_TEST_BACKENDS (as `npm test` sets it) when present, else the
  * local target's backends in --state-dir (default .soma/bench), started if
@@ -65,6 +65,7 @@ function readOptions(argv: string[]): BenchOptions {
     options: {
       quick: { type: 'boolean' },
       runs: { type: 'string' },
+      'chunk-sizes': { type: 'string' },
       out: { type: 'string' },
       'state-dir': { type: 'string' },
     },
@@ -72,8 +73,13 @@ function readOptions(argv: string[]): BenchOptions {
   const base = values.quick ? QUICK : FULL;
   const runs = values.runs === undefined ? base.runs : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new HarnessError(`--runs ${values.runs} is not a whole number of runs`, { exitCode: 2, hint: 'pass e.g. --runs 3' });
+  const chunkSizes = values['chunk-sizes'] === undefined ? base.pipeline.chunkSizes : values['chunk-sizes'].split(',').map(Number);
+  if (chunkSizes.some((size) => !Number.isInteger(size) || size < 1 || size > 1000)) {
+    throw new HarnessError(`--chunk-sizes ${values['chunk-sizes']} is not a list of chunk sizes`, { exitCode: 2, hint: 'pass sizes from 1 to 1000, e.g. --chunk-sizes 10,100' });
+  }
   return {
     ...base,
+    pipeline: { ...base.pipeline, chunkSizes },
     runs,
     outDir: resolve(values.out ?? join(ROOT_DIR, 'bench', 'results')),
     stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
