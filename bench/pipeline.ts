@@ -3,8 +3,9 @@
  * load runs at rising concurrency until acknowledged items per second stops
  * growing (less than 5 % above the best step). After each step the run waits
  * until both stores hold its items. Then /store_bulk runs at a fixed rate of
- * half the best chunk-100 rate, for latency (from the intended send time) and
- * the time to consistency of one marker item per chunk.
+ * half the best chunk-100 consistent rate (the rate the whole pipeline
+ * sustains), for latency (from the intended send time) and the time to
+ * consistency of one marker item per chunk.
  */
 import type { ServiceStack } from '../harness/src/load/service-stack.js';
 import { coresBetween, sampleProcessTrees } from './process-cpu.js';

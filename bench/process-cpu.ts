@@ -37,7 +37,11 @@ function allStats(): ProcStat[] {
   return stats;
 }
 
-/** CPU milliseconds used so far by each named process tree (the process and all its descendants). */
+/**
+ * CPU milliseconds used so far by each named process tree: the process and its
+ * descendants, except descendants that are roots of their own (the service
+ * processes are children of the benchmark, but count under their own names).
+ */
 export function sampleProcessTrees(roots: Record<string, number>): Record<string, number> {
   const stats = allStats();
   const children = new Map<number, ProcStat[]>();
@@ -47,9 +51,11 @@ export function sampleProcessTrees(roots: Record<string, number>): Record<string
     children.set(stat.parent, list);
   }
   const byPid = new Map(stats.map((stat) => [stat.pid, stat]));
+  const rootPids = new Set(Object.values(roots));
   const treeCpu = (pid: number): number => {
     const own = byPid.get(pid)?.cpuMs ?? 0;
-    return own + (children.get(pid) ?? []).reduce((total, child) => total + treeCpu(child.pid), 0);
+    const descendants = (children.get(pid) ?? []).filter((child) => !rootPids.has(child.pid));
+    return own + descendants.reduce((total, child) => total + treeCpu(child.pid), 0);
   };
   return Object.fromEntries(Object.entries(roots).map(([name, pid]) => [name, treeCpu(pid)]));
 }

@@ -157,7 +157,8 @@ async function benchRun(options: BenchOptions, backends: Backends, run: number, 
     const pipeline = [];
     for (const chunkSize of options.pipeline.chunkSizes) pipeline.push(await sweepChunkSize(context, options.pipeline, chunkSize));
     const chunk100 = pipeline.find((sweep) => sweep.chunkSize === LATENCY_CHUNK_SIZE) ?? pipeline.at(-1);
-    const fixedRate = await measureFixedRate(context, options.pipeline, Math.max(100, (chunk100?.maxAcknowledgedItemsPerSecond ?? 200) / 2));
+    // Half of the rate the pipeline sustains end to end, so lag does not build up while latency and time to consistency are measured.
+    const fixedRate = await measureFixedRate(context, options.pipeline, Math.max(100, (chunk100?.maxConsistentItemsPerSecond ?? 200) / 2));
     await stack.stop();
     const backendRates = await measureBackends(backends.addresses, `${stamp.replace(/[^a-z0-9]/g, '')}r${run}`, options.backendItems);
     log(`run ${run}: backends alone: Postgres ${backendRates.postgresUpsertItemsPerSecond}/s, Kafka ${backendRates.kafkaProduceItemsPerSecond}/s, Qdrant ${backendRates.qdrantUpsertItemsPerSecond}/s`);
