@@ -1,7 +1,7 @@
 /**
  * One benchmark run of the evented pipeline. For each chunk size, closed-loop
  * load runs at rising concurrency until acknowledged items per second stops
- * growing (less than 5 % above the best step). After each step the run waits
+ * growing (two steps in a row less than 5 % above the best step). After each step the run waits
  * until both stores hold its items. Then /store_bulk runs at a fixed rate of
  * half the best chunk-100 consistent rate (the rate the whole pipeline
  * sustains), for latency (from the intended send time) and the time to
@@ -14,6 +14,8 @@ import { latencyFigures, runClosedLoop, runFixedRate, type BenchTarget } from '.
 
 /** A step counts as growth only when it beats the best step so far by this share. */
 export const GROWTH_THRESHOLD = 0.05;
+/** The sweep stops after this many steps in a row without growth, so one noisy step does not end it. */
+export const STEPS_WITHOUT_GROWTH = 2;
 export const LATENCY_CHUNK_SIZE = 100;
 
 export interface StepResult {
@@ -118,6 +120,7 @@ async function runStep(context: PipelineContext, settings: PipelineRunSettings, 
 export async function sweepChunkSize(context: PipelineContext, settings: PipelineRunSettings, chunkSize: number): Promise<ChunkSweep> {
   const steps: StepResult[] = [];
   let best: StepResult | undefined;
+  let withoutGrowth = 0;
   for (const concurrency of settings.concurrencies) {
     const step = await runStep(context, settings, chunkSize, concurrency);
     steps.push(step);
@@ -127,7 +130,8 @@ export async function sweepChunkSize(context: PipelineContext, settings: Pipelin
     );
     const grew = best === undefined || step.acknowledgedItemsPerSecond > best.acknowledgedItemsPerSecond * (1 + GROWTH_THRESHOLD);
     if (best === undefined || step.acknowledgedItemsPerSecond > best.acknowledgedItemsPerSecond) best = step;
-    if (!grew) break;
+    withoutGrowth = grew ? 0 : withoutGrowth + 1;
+    if (withoutGrowth >= STEPS_WITHOUT_GROWTH) break;
   }
   const top = best as StepResult;
   return {
