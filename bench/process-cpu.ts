@@ -10,7 +10,11 @@ const CLOCK_TICKS_PER_SECOND = 100;
 interface ProcStat {
   pid: number;
   parent: number;
-  /** User plus system CPU time in milliseconds. */
+  /**
+   * User plus system CPU time in milliseconds, including that of children the
+   * process has waited for (cutime, cstime). So a short-lived child, such as
+   * a Postgres backend of a closed connection, still counts after it exited.
+   */
   cpuMs: number;
 }
 
@@ -20,7 +24,7 @@ function readStat(pid: number): ProcStat | undefined {
     // The command name is in parentheses and may contain spaces, so fields are counted after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     const parent = Number(fields[1]);
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
     return { pid, parent, cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
   } catch {
     return undefined;

@@ -1,9 +1,9 @@
 /**
- * Profiles the service's processes under benchmark load: starts the pipeline
- * with `node --cpu-prof`, sends /store_bulk chunks of 100 from 8 connections
- * for --seconds (default 8), waits until both stores hold every item, stops
- * the processes (which writes their .cpuprofile files) and prints each
- * process's functions by self time.
+ * Profiles the service's processes under benchmark load. It starts the
+ * pipeline with `node --cpu-prof` and sends /store_bulk chunks of 100 from 8
+ * connections for --seconds (default 8). Then it waits until both stores hold
+ * every item, stops the processes (which writes their .cpuprofile files) and
+ * prints each process's functions by self time.
  *
  *   npx tsx bench/profile.ts [--seconds 8] [--concurrency 8] [--top 15]
  *
@@ -44,7 +44,7 @@ function backendsFromEnvironment(): BackendAddresses {
   return { postgresUrl: postgres.address, kafkaBrokers: [kafka.address], qdrantUrl: qdrant.address };
 }
 
-/** Self time by function (name, file and line) in milliseconds, largest first. */
+/** Sums self time by function (name, file and line) in milliseconds, largest first. */
 export function selfTimes(profile: CpuProfile): { name: string; ms: number; share: number }[] {
   const total = profile.samples.length;
   const intervalMs = (profile.endTime - profile.startTime) / 1000 / Math.max(1, total);
