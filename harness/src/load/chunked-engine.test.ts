@@ -9,10 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createChunkedEngine } from './chunked-engine.js';
+import { CHUNKED_FIXED_RATE_LATENCY_NOTE, CHUNKED_LATENCY_NOTE, createChunkedEngine } from './chunked-engine.js';
 import { accountChunkResponse } from './chunk-response.js';
 import { generateItem, generateItems } from './items.js';
+import { summarizeLatency } from './latency.js';
 import { backoffDelayMs, isRetriableStatus, parseRetryAfterMs } from './retry.js';
+import { startStallServer } from './stall-server.js';
 import type { LoadSpec } from '../scenario/types.js';
 import type { TargetEndpoints } from '../targets/types.js';
 import type { LoadProgress } from './types.js';
@@ -317,4 +319,43 @@ test('duration cap leaves the remaining items unsent', async (t) => {
   });
   assert.ok(result.notSent > 0, 'expected unsent items');
   assert.equal(result.acknowledged.length + result.notSent, 100);
+});
+
+test('fixed-rate stall shows in corrected p99', async (t) => {
+  const stallMs = 3000;
+  const server = await startStallServer(1000, stallMs);
+  t.after(() => server.close());
+  // 2000 items/s in chunks of 10: one chunk every 5 ms over 4 workers, for 6 s.
+  const result = await createChunkedEngine().run(spec({ items: 12_000, chunkSize: 10, concurrency: 4, rate: 2000, durationMs: 6000 }), {
+    endpoints: endpoints(server.url),
+    runId: 'stall-run',
+    namespace: 'ns',
+    signal: new AbortController().signal,
+  });
+
+  const corrected = summarizeLatency(result.latency);
+  const measuredNote = result.notes.find((note) => note.startsWith('p99 latency'));
+  const measuredP99 = Number(/, ([0-9.]+) ms as measured/.exec(measuredNote ?? '')?.[1]);
+  assert.ok(server.stalledRequests() >= 1, 'the server stalled at least one request');
+  assert.equal(result.failed.length, 0, 'every chunk was answered');
+  assert.equal(corrected.count, result.chunks.length, 'one corrected sample per chunk');
+  assert.ok(corrected.p99Ms >= stallMs * 0.66, `corrected p99 ${corrected.p99Ms} ms shows the ${stallMs} ms stall`);
+  assert.ok(measuredP99 < stallMs / 2, `measured p99 ${measuredP99} ms hides the stall (${measuredNote})`);
+  assert.ok(corrected.maxMs >= stallMs * 0.9, `corrected max ${corrected.maxMs} ms is the stall`);
+  assert.ok(result.notes.includes(CHUNKED_FIXED_RATE_LATENCY_NOTE));
+  assert.ok(!result.notes.includes(CHUNKED_LATENCY_NOTE));
+});
+
+test('closed loop reports measured latency', async (t) => {
+  const server = await startFaultServer([]);
+  t.after(() => server.close());
+  const result = await createChunkedEngine().run(spec({ items: 30, chunkSize: 10, concurrency: 1 }), {
+    endpoints: endpoints(server.url),
+    runId: 'closed-loop-run',
+    namespace: 'ns',
+    signal: new AbortController().signal,
+  });
+  assert.equal(result.latency.totalCount, 3);
+  assert.ok(result.notes.includes(CHUNKED_LATENCY_NOTE));
+  assert.equal(result.notes.find((note) => note.startsWith('p99 latency')), undefined);
 });
