@@ -1,6 +1,6 @@
 /**
- * The writers against real Postgres and Qdrant: statement splitting under the
- * bind-parameter limit, repeated ids in one batch, point ids, request
+ * The writers against real Postgres and Qdrant: statement splitting by row
+ * count and by size, repeated ids in one batch, point ids, request
  * splitting by bytes and count, and vector-size mismatches.
  */
 import assert from 'node:assert/strict';
@@ -42,17 +42,34 @@ function eventsFor(runId: string, count: number, namespace = 'api_ns', text = (i
   }));
 }
 
-test('a batch past the 65,535-parameter limit is stored in several statements', async () => {
+test('a very large batch is stored in several statements', async () => {
   const runId = uniqueName('run');
   const events = eventsFor(runId, 12_000);
   const result = await kvStore.upsert(events);
   assert.equal(result.rows, 12_000);
-  assert.equal(result.statements, 2);
+  assert.equal(result.statements, 3);
   assert.equal(await countRows(backends.postgresUrl, runId), 12_000);
 
   const replay = await kvStore.upsert(events);
-  assert.equal(replay.statements, 2);
+  assert.equal(replay.statements, 3);
   assert.equal(await countRows(backends.postgresUrl, runId), 12_000);
+});
+
+test('upserts split by JSON size', async () => {
+  const runId = uniqueName('run');
+  const store = createPostgresKvStore({ connectionString: backends.postgresUrl, log, maxCharsPerStatement: 4096 });
+  try {
+    // 40 rows of about 1 KiB each: at most 4 fit under 4096 characters.
+    const events = eventsFor(runId, 40, 'api_ns', (index) => `${index} ${'word '.repeat(200)}`);
+    const result = await store.upsert(events);
+    assert.equal(result.rows, 40);
+    assert.ok(result.statements >= 10, `${result.statements} statements`);
+    assert.equal(await countRows(backends.postgresUrl, runId), 40);
+    const rows = await queryRows<{ value: any }>(backends.postgresUrl, 'SELECT value FROM public.kv_store WHERE id = $1', [`${runId}-39`]);
+    assert.equal(rows[0]?.value.payload.text, `39 ${'word '.repeat(200)}`);
+  } finally {
+    await store.close();
+  }
 });
 
 test('repeated id in one batch keeps the later event', async () => {

@@ -1,7 +1,9 @@
 /**
  * The durable key-value record in Postgres: public.kv_store, one row per item
- * id. Writes are batched multi-row upserts, idempotent by id, split so that
- * no statement passes Postgres' limit of 65,535 bind parameters.
+ * id. Writes are batched upserts, idempotent by id: one prepared statement
+ * takes a whole batch as one jsonb array (jsonb_to_recordset), so its text
+ * and its one bind parameter stay the same for any batch size. Large batches
+ * are split by row count and by bytes.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -9,11 +11,28 @@ import { contentHash } from '../events/content-hash.js';
 import { runIdOf } from '../events/normalize-item.js';
 import type { MemoryEvent } from '../events/schema.js';
 
-/** Postgres' protocol limit on bind parameters in one statement (a 16-bit count). */
-export const POSTGRES_MAX_PARAMETERS = 65_535;
-const COLUMNS_PER_ROW = 6;
+/** Rows per statement: larger batches are written in several statements, which keeps each statement's row locks and memory bounded. */
+export const DEFAULT_MAX_ROWS_PER_STATEMENT = 5_000;
+/**
+ * JSON characters (UTF-16 code units) of the rows of one statement. 16 Mi
+ * characters are at most 48 MiB of UTF-8, well below the largest jsonb value
+ * Postgres accepts (268,435,455 bytes).
+ */
+export const DEFAULT_MAX_CHARS_PER_STATEMENT = 16 * 1024 * 1024;
 /** Arbitrary constant that serialises schema creation across instances. */
 const SCHEMA_LOCK_KEY = 7_361_902_117;
+/** Name of the prepared upsert statement. Each pooled connection prepares it once. */
+const UPSERT_STATEMENT_NAME = 'soma_kv_store_upsert';
+
+const UPSERT_SQL =
+  'INSERT INTO public.kv_store (id, namespace, run_id, value, content_hash, event_id, updated_at)' +
+  ' SELECT id, namespace, run_id, value, content_hash, event_id, now()' +
+  ' FROM jsonb_to_recordset($1::jsonb) AS batch(id text, namespace text, run_id text, value jsonb, content_hash text, event_id uuid)' +
+  ' ON CONFLICT (id) DO UPDATE SET namespace = EXCLUDED.namespace, run_id = EXCLUDED.run_id,' +
+  ' value = EXCLUDED.value, content_hash = EXCLUDED.content_hash, event_id = EXCLUDED.event_id,' +
+  ' updated_at = EXCLUDED.updated_at' +
+  // A replayed event (same event_id) leaves the row as it is.
+  ' WHERE kv_store.event_id IS DISTINCT FROM EXCLUDED.event_id';
 
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS public.kv_store (
@@ -57,8 +76,10 @@ export interface KvStore {
 export interface PostgresKvStoreOptions {
   connectionString: string;
   log: Logger;
-  /** Bind parameters per statement; lower it only to test the split. */
-  maxParameters?: number;
+  /** Rows per statement (DEFAULT_MAX_ROWS_PER_STATEMENT). */
+  maxRowsPerStatement?: number;
+  /** JSON characters of the rows of one statement (DEFAULT_MAX_CHARS_PER_STATEMENT). */
+  maxCharsPerStatement?: number;
   poolSize?: number;
 }
 
@@ -89,35 +110,45 @@ export function isPostgresDataError(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
 }
 
-function buildUpsert(events: readonly MemoryEvent[]): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const tuples: string[] = [];
+/** Serialises one row as the JSON object that jsonb_to_recordset in UPSERT_SQL reads. */
+function rowJson(event: MemoryEvent): string {
+  return JSON.stringify({
+    id: event.id,
+    namespace: event.namespace,
+    run_id: runIdOf(event.payload),
+    value: kvValueOf(event),
+    content_hash: contentHash(event.payload),
+    event_id: event.event_id,
+  });
+}
+
+/** Splits the rows into the jsonb array parameters of one statement each. */
+export function buildUpsertParameters(events: readonly MemoryEvent[], maxRows: number, maxChars: number): string[] {
+  const parameters: string[] = [];
+  let current: string[] = [];
+  let chars = 0;
   for (const event of events) {
-    const base = values.length;
-    values.push(
-      event.id,
-      event.namespace,
-      runIdOf(event.payload),
-      JSON.stringify(kvValueOf(event)),
-      contentHash(event.payload),
-      event.event_id,
-    );
-    tuples.push(`($${base + 1},$${base + 2},$${base + 3},$${base + 4}::jsonb,$${base + 5},$${base + 6}::uuid,now())`);
+    const row = rowJson(event);
+    if (current.length > 0 && (current.length >= maxRows || chars + row.length > maxChars)) {
+      parameters.push(`[${current.join(',')}]`);
+      current = [];
+      chars = 0;
+    }
+    current.push(row);
+    chars += row.length + 1;
   }
-  const text =
-    'INSERT INTO public.kv_store (id, namespace, run_id, value, content_hash, event_id, updated_at) VALUES ' +
-    tuples.join(',') +
-    ' ON CONFLICT (id) DO UPDATE SET namespace = EXCLUDED.namespace, run_id = EXCLUDED.run_id,' +
-    ' value = EXCLUDED.value, content_hash = EXCLUDED.content_hash, event_id = EXCLUDED.event_id,' +
-    ' updated_at = EXCLUDED.updated_at' +
-    // A replayed event (same event_id) leaves the row as it is.
-    ' WHERE kv_store.event_id IS DISTINCT FROM EXCLUDED.event_id';
-  return { text, values };
+  if (current.length > 0) parameters.push(`[${current.join(',')}]`);
+  return parameters;
+}
+
+function upsertQuery(rows: string): pg.QueryConfig {
+  return { name: UPSERT_STATEMENT_NAME, text: UPSERT_SQL, values: [rows] };
 }
 
 export function createPostgresKvStore(options: PostgresKvStoreOptions): KvStore {
   const { log } = options;
-  const maxRows = Math.max(1, Math.floor((options.maxParameters ?? POSTGRES_MAX_PARAMETERS) / COLUMNS_PER_ROW));
+  const maxRows = Math.max(1, options.maxRowsPerStatement ?? DEFAULT_MAX_ROWS_PER_STATEMENT);
+  const maxChars = Math.max(1, options.maxCharsPerStatement ?? DEFAULT_MAX_CHARS_PER_STATEMENT);
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.poolSize ?? 8,
@@ -149,22 +180,19 @@ export function createPostgresKvStore(options: PostgresKvStoreOptions): KvStore 
     async upsert(events) {
       const rows = dedupeById(events);
       if (rows.length === 0) return { rows: 0, statements: 0 };
-      if (rows.length <= maxRows) {
-        await pool.query(buildUpsert(rows));
+      const parameters = buildUpsertParameters(rows, maxRows, maxChars);
+      if (parameters.length === 1) {
+        await pool.query(upsertQuery(parameters[0] as string));
         return { rows: rows.length, statements: 1 };
       }
 
       const client = await pool.connect();
-      let statements = 0;
       try {
-        for (let start = 0; start < rows.length; start += maxRows) {
-          await client.query(buildUpsert(rows.slice(start, start + maxRows)));
-          statements++;
-        }
+        for (const parameter of parameters) await client.query(upsertQuery(parameter));
       } finally {
         client.release();
       }
-      return { rows: rows.length, statements };
+      return { rows: rows.length, statements: parameters.length };
     },
 
     async get(id) {
