@@ -37,7 +37,23 @@ function fromEpoch(epoch: number): TimestampVerdict {
   return { ok: true, value: formatTimestamp(epochMs) };
 }
 
+let lastInput: unknown;
+let lastVerdict: TimestampVerdict | undefined;
+
+/**
+ * Normalises a timestamp or names why it is invalid. The verdict is frozen
+ * and reused for an input equal to the previous one, because the events of
+ * one request share one acceptance timestamp.
+ */
 export function normalizeTimestamp(input: unknown): TimestampVerdict {
+  if (lastVerdict !== undefined && input === lastInput) return lastVerdict;
+  const verdict = Object.freeze(judgeTimestamp(input));
+  lastInput = input;
+  lastVerdict = verdict;
+  return verdict;
+}
+
+function judgeTimestamp(input: unknown): TimestampVerdict {
   if (typeof input === 'number') return fromEpoch(input);
   if (typeof input !== 'string') {
     return { ok: false, problem: `expected a string or a number, got ${input === null ? 'null' : typeof input}` };
