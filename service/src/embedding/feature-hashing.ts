@@ -11,13 +11,19 @@ const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const WORD = /[\p{L}\p{N}]+/gu;
 
-function fnv1a(text: string): number {
-  let hash = FNV_OFFSET;
+/** Continues an FNV-1a hash from `hash` over the UTF-16 code units of `text`. */
+function fnv1aFrom(hash: number, text: string): number {
+  let state = hash;
   for (let index = 0; index < text.length; index++) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, FNV_PRIME);
+    state ^= text.charCodeAt(index);
+    state = Math.imul(state, FNV_PRIME);
   }
-  return hash >>> 0;
+  return state >>> 0;
+}
+
+/** Continues an FNV-1a hash over the space between the two words of a pair. */
+function fnv1aSpace(hash: number): number {
+  return Math.imul(hash ^ 0x20, FNV_PRIME) >>> 0;
 }
 
 export function createFeatureHashingEmbedder(dimension: number): Embedder {
@@ -25,8 +31,7 @@ export function createFeatureHashingEmbedder(dimension: number): Embedder {
     throw new RangeError(`embedding dimension must be a positive integer, got ${dimension}`);
   }
 
-  function addFeature(vector: Float64Array, feature: string): void {
-    const hash = fnv1a(feature);
+  function addFeature(vector: Float64Array, hash: number): void {
     const bucket = hash % dimension;
     // The top bit is independent of the bucket for any dimension below 2^31.
     vector[bucket] = (vector[bucket] ?? 0) + (hash & 0x80000000 ? -1 : 1);
@@ -38,14 +43,18 @@ export function createFeatureHashingEmbedder(dimension: number): Embedder {
     embed(text) {
       const vector = new Float64Array(dimension);
       const words = text.toLowerCase().match(WORD) ?? [];
+      let previousHash = 0;
       for (let index = 0; index < words.length; index++) {
         const word = words[index] as string;
-        addFeature(vector, word);
-        if (index > 0) addFeature(vector, `${words[index - 1]} ${word}`);
+        const wordHash = fnv1aFrom(FNV_OFFSET, word);
+        addFeature(vector, wordHash);
+        // FNV-1a reads the text in order, so the hash of `${previous} ${word}` continues from the hash of `previous`.
+        if (index > 0) addFeature(vector, fnv1aFrom(fnv1aSpace(previousHash), word));
+        previousHash = wordHash;
       }
 
       let norm = 0;
-      for (const value of vector) norm += value * value;
+      for (let index = 0; index < dimension; index++) norm += (vector[index] as number) ** 2;
       // Cosine distance is undefined for the zero vector (no words), so such
       // texts share one fixed unit vector.
       if (norm === 0) {
@@ -53,7 +62,9 @@ export function createFeatureHashingEmbedder(dimension: number): Embedder {
         norm = 1;
       }
       const scale = 1 / Math.sqrt(norm);
-      return Array.from(vector, (value) => value * scale);
+      const result = new Array<number>(dimension);
+      for (let index = 0; index < dimension; index++) result[index] = (vector[index] as number) * scale;
+      return result;
     },
   };
 }
