@@ -88,9 +88,30 @@ function vectorSizeOf(info: { config?: { params?: { vectors?: unknown } } }): nu
   return typeof vectors?.size === 'number' ? vectors.size : 'unknown (named vectors)';
 }
 
-/** Approximate JSON size of one point: the payload plus up to 24 characters per float. */
+/**
+ * Estimates the UTF-8 size of `value` as JSON without serialising it: each
+ * string's bytes plus quotes, 24 bytes per number, and the punctuation around
+ * keys and elements. Escapes are not counted, so text full of quotes,
+ * backslashes or control characters can be up to twice (control characters
+ * six times) as large as estimated.
+ */
+export function estimateJsonBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value) + 2;
+  if (typeof value === 'number') return 24;
+  if (value === null || typeof value !== 'object') return 5;
+  let bytes = 2;
+  if (Array.isArray(value)) {
+    for (const element of value) bytes += estimateJsonBytes(element) + 1;
+    return bytes;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) bytes += Buffer.byteLength(key) + 4 + estimateJsonBytes(record[key]);
+  return bytes;
+}
+
+/** Estimates the JSON size of one point: the payload plus up to 24 bytes per float. */
 function estimateBytes(point: VectorPoint): number {
-  return JSON.stringify(point.payload).length + point.vector.length * 24 + 64;
+  return estimateJsonBytes(point.payload) + point.vector.length * 24 + 64;
 }
 
 /** Splits points into requests of at most `maxPoints` points and about `maxBytes` bytes. */
