@@ -8,9 +8,10 @@
  * messages are built before the timed part, so each figure is the backend's
  * rate, not the harness's.
  */
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { buildEvents } from '../service/src/events/build-events.js';
+import { createKeyHashPartitioner } from '../service/src/events/partitioner.js';
 import type { MemoryEvent } from '../service/src/events/schema.js';
 import { createFeatureHashingEmbedder } from '../service/src/embedding/feature-hashing.js';
 import { toVectorPoint } from '../service/src/consumers/vector-indexer.js';
@@ -79,7 +80,7 @@ async function measureKafka(brokers: string[], topic: string, events: readonly M
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6 }] });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: createKeyHashPartitioner });
   await producer.connect();
   try {
     const messages = events.map((event) => ({ key: event.id, value: JSON.stringify(event) }));

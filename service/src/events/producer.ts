@@ -14,10 +14,11 @@
  * the sequence and the broker could discard it as a duplicate while
  * acknowledging it. A fresh producer id starts fresh sequences.
  */
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { somaError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { createKeyHashPartitioner } from './partitioner.js';
 import type { MemoryEvent } from './schema.js';
 
 /** Time the broker has to replicate one produce request before it fails. */
@@ -64,7 +65,7 @@ export function createEventPublisher(options: ProducerOptions): EventPublisher {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: createKeyHashPartitioner,
       // The idempotent producer retries without limit by default; a bounded
       // retry lets a request fail with 503 while Kafka is down.
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
