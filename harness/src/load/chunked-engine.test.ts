@@ -196,13 +196,13 @@ test('400 with errors rejects the listed items and fails the rest', () => {
   const items = generateItems(0, 2, ITEM_OPTIONS);
   const accounting = accountChunkResponse(items, 400, {
     statusCode: 400,
-    code: 'SOMA_ERR_BULK_NO_VALID_ITEM',
+    code: 'SOMA_ERR_BULK_ALL_REJECTED',
     message: 'no valid item',
     errors: [{ index: 0, code: 'SOMA_ERR_ITEM_INVALID', message: 'bad' }],
   });
   assert.equal(accounting.rejected.length, 1);
   assert.equal(accounting.failed.length, 1);
-  assert.match(accounting.failed[0]?.reason ?? '', /^HTTP 400 SOMA_ERR_BULK_NO_VALID_ITEM: no valid item$/);
+  assert.match(accounting.failed[0]?.reason ?? '', /^HTTP 400 SOMA_ERR_BULK_ALL_REJECTED: no valid item$/);
 });
 
 test('engine retries 503, 429 and resets without duplicating items', async (t) => {
