@@ -8,7 +8,8 @@
 # survive between runs on the same machine.
 #
 #   tools/image/dockerd.sh start   prints DOCKER_HOST=unix://... (stderr says "already running" when it was)
-#   tools/image/dockerd.sh stop    SIGTERM to the daemon this script started, then waits
+#   tools/image/dockerd.sh stop    SIGTERM to the daemon this script started, waits, then
+#                                  unmounts what it left under the state dir
 #   tools/image/dockerd.sh status  exit 0 when the daemon responds
 #
 # Environment: SOMA_CACHE_DIR (default: $XDG_CACHE_HOME/soma or ~/.cache/soma),
@@ -79,10 +80,38 @@ start_daemon() {
   printf 'DOCKER_HOST=%s\n' "$DOCKER_HOST"
 }
 
+# Prints the mount points under the state dir, deepest first, escaped as in
+# field 5 of /proc/self/mountinfo (a space is written as \040). The prefix goes
+# through the environment because awk -v would decode its backslashes.
+leftover_mounts() {
+  [[ -r /proc/self/mountinfo ]] || return 0
+  local prefix="$state_dir/"
+  prefix="${prefix//\\/\\134}"
+  prefix="${prefix// /\\040}"
+  MOUNT_PREFIX="$prefix" awk 'index($5, ENVIRON["MOUNT_PREFIX"]) == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# dockerd mounts the network namespace of host-network containers at
+# exec/netns/default and does not always unmount it on exit. The mount keeps
+# the cache from being deleted ("Device or resource busy"), so it is removed
+# once the daemon has stopped.
+unmount_leftovers() {
+  local escaped mount_point
+  while IFS= read -r escaped; do
+    mount_point="$(printf '%b' "$escaped")"
+    if umount "$mount_point" 2>/dev/null || umount --lazy "$mount_point" 2>/dev/null; then
+      log "unmounted $mount_point, left by dockerd"
+    else
+      log "could not unmount $mount_point; unmount it as root before deleting $state_dir"
+    fi
+  done < <(leftover_mounts)
+}
+
 stop_daemon() {
   local pid
   if ! pid="$(daemon_pid)"; then
     log "not running"
+    unmount_leftovers
     return 0
   fi
   kill -TERM "$pid"
@@ -97,6 +126,7 @@ stop_daemon() {
     waited=$((waited + 1))
   done
   log "stopped (pid $pid)"
+  unmount_leftovers
 }
 
 case "${1:-}" in
