@@ -72,6 +72,37 @@ test('compare of a missing file names it', async () => {
   assert.match(result.stderr, /error: result file not found: \/nonexistent\/base\.json/);
 });
 
+test('compare rejects a negative latency naming the field', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const negative = sampleScenario();
+  negative.figures = { ...negative.figures, latencyP99Ms: -5 };
+  const base = writeJson(dir, 'base.json', sampleSummary());
+  const current = writeJson(dir, 'current.json', sampleSummary([negative]));
+  const result = await runCli(['compare', base, current]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, new RegExp(`^error: ${current.replace(/[.]/g, '\\.')} has figures that cannot be compared:$`, 'm'));
+  assert.match(result.stderr, /^ {2}scenarios\[bulk-1000\]\.latencyP99Ms is -5, expected 0 or more$/m);
+  assert.equal(result.stdout, '');
+});
+
+test('compare flags a drop from an overflowing base', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = writeJson(dir, 'base.json', { itemsPerSecond: 1e308 });
+  const current = writeJson(dir, 'current.json', { itemsPerSecond: 100 });
+  const result = await runCli(['compare', base, current]);
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stdout, /^REGRESSED\s+itemsPerSecond\s+1e\+308\s+100\s+-100%\s+10%$/m);
+});
+
+test('compare rejects a negative tolerance', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = writeJson(dir, 'base.json', sampleSummary());
+  const result = await runCli(['compare', base, base, '--tolerance=-5']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^error: --tolerance is -5, but a tolerance must be 0 or more$/m);
+  assert.match(result.stderr, /^hint: pass a percentage of the base value, e\.g\. --tolerance 10/m);
+});
+
 test('every harness command has help', async () => {
   for (const command of ['run', 'e2e', 'verify', 'report', 'compare']) {
     const result = await runCli([command, '--help']);

@@ -5,6 +5,7 @@ import {
   compareFigures,
   DEFAULT_MIN_DELTA_MS,
   DEFAULT_TOLERANCES,
+  findInvalidFigures,
   type FigureCategory,
   type FigureComparison,
   type Tolerances,
@@ -51,8 +52,23 @@ function parsePercent(args: ParsedArgs, name: string): number | undefined {
   const text = args.values[name] as string | undefined;
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw usageError(`--${name} "${text}" is not a percentage`, `pass a number such as --${name} 10`);
+  if (text.trim() === '' || !Number.isFinite(value)) {
+    throw usageError(`--${name} "${text}" is not a number`, `pass a percentage of the base value, 0 or more, e.g. --${name} 10`);
+  }
+  if (value < 0) {
+    throw usageError(`--${name} is ${text}, but a tolerance must be 0 or more`, `pass a percentage of the base value, e.g. --${name} 10 (0 flags any change)`);
+  }
   return value;
+}
+
+/** Rejects a result whose figures cannot be compared, naming the file and each field. */
+function checkFigures(path: string, document: unknown): void {
+  const problems = findInvalidFigures(document);
+  if (problems.length === 0) return;
+  throw usageError(
+    `${path} has figures that cannot be compared:\n  ${problems.join('\n  ')}`,
+    'figures named ...Ms or ...PerSecond are durations and rates: finite numbers, 0 or more',
+  );
 }
 
 function tolerancesFrom(args: ParsedArgs): Partial<Tolerances> {
@@ -65,13 +81,19 @@ function tolerancesFrom(args: ParsedArgs): Partial<Tolerances> {
   return tolerances;
 }
 
+function formatChange(result: FigureComparison): string {
+  if (result.base === null || result.current === null) return '-';
+  if (result.changePercent !== null) return `${result.changePercent > 0 ? '+' : ''}${result.changePercent}%`;
+  return result.base === 0 ? 'from 0' : 'overflow';
+}
+
 function formatTable(results: readonly FigureComparison[]): string {
   const rows = results.map((result) => [
     result.status.toUpperCase(),
     result.figure,
     result.base === null ? '-' : String(result.base),
     result.current === null ? '-' : String(result.current),
-    result.changePercent === null ? '-' : `${result.changePercent > 0 ? '+' : ''}${result.changePercent}%`,
+    formatChange(result),
     `${result.tolerancePercent}%`,
   ]);
   const table = [['STATUS', 'FIGURE', 'BASE', 'CURRENT', 'CHANGE', 'TOLERANCE'], ...rows];
@@ -87,10 +109,15 @@ async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode>
   const [basePath, currentPath] = args.positionals as [string, string];
   const minDeltaText = args.values['min-delta-ms'] as string | undefined;
   const minDeltaMs = minDeltaText === undefined ? undefined : Number(minDeltaText);
-  if (minDeltaMs !== undefined && (!Number.isFinite(minDeltaMs) || minDeltaMs < 0)) {
-    throw usageError(`--min-delta-ms "${minDeltaText}" is not a number of milliseconds`);
+  if (minDeltaMs !== undefined && (minDeltaText?.trim() === '' || !Number.isFinite(minDeltaMs) || minDeltaMs < 0)) {
+    throw usageError(`--min-delta-ms "${minDeltaText}" is not a number of milliseconds, 0 or more`, 'pass e.g. --min-delta-ms 2');
   }
-  const results = compareFigures(readResult(basePath), readResult(currentPath), { tolerances: tolerancesFrom(args), minDeltaMs });
+  const tolerances = tolerancesFrom(args);
+  const base = readResult(basePath);
+  const current = readResult(currentPath);
+  checkFigures(basePath, base);
+  checkFigures(currentPath, current);
+  const results = compareFigures(base, current, { tolerances, minDeltaMs });
   const compared = results.filter((result) => result.base !== null && result.current !== null);
   if (compared.length === 0) {
     throw usageError(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyFigure, collectFigures, compareFigures } from './compare.js';
+import { classifyFigure, collectFigures, compareFigures, findInvalidFigures } from './compare.js';
 
 function summary(figures: Record<string, number>, name = 'bulk-1000') {
   return {
@@ -109,4 +109,26 @@ test('figure names classify by unit suffix', () => {
   assert.equal(classifyFigure('consistencyQdrantP99Ms')?.category, 'consistency');
   assert.equal(classifyFigure('lagDrainMs')?.category, 'drain');
   assert.equal(classifyFigure('harnessCpuCores'), undefined);
+});
+
+test('throughput drop from a huge base regresses', () => {
+  const [result] = compareFigures({ itemsPerSecond: 1e308 }, { itemsPerSecond: 100 });
+  assert.equal(result?.status, 'regressed');
+  assert.equal(result?.changePercent, -100);
+  assert.match(result?.message ?? '', /^itemsPerSecond: 100\/s now vs 1e\+308\/s in base \(-100\.0%/);
+});
+
+test('change too large for a ratio is beyond tolerance', () => {
+  const [result] = compareFigures({ latencyP99Ms: 1e-300 }, { latencyP99Ms: 1e308 });
+  assert.equal(result?.status, 'regressed');
+  assert.equal(result?.changePercent, null);
+  assert.match(result?.message ?? '', /a change too large to express in percent/);
+});
+
+test('invalid figures are named with their path', () => {
+  assert.deepEqual(findInvalidFigures(summary({ latencyP99Ms: -5, acknowledgedItemsPerSecond: Number.POSITIVE_INFINITY, lagDrainMs: 0 })), [
+    'scenarios[bulk-1000].latencyP99Ms is -5, expected 0 or more',
+    'scenarios[bulk-1000].acknowledgedItemsPerSecond is Infinity, expected a finite number',
+  ]);
+  assert.deepEqual(findInvalidFigures(summary(BASE)), []);
 });

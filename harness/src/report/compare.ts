@@ -94,7 +94,7 @@ export interface FigureComparison {
   figure: string;
   base: number | null;
   current: number | null;
-  /** Relative change in percent; null when the base is 0 or a side is missing. */
+  /** Relative change in percent; null when the base is 0, a side is missing or the change overflows. */
   changePercent: number | null;
   tolerancePercent: number;
   kind: FigureKind;
@@ -112,26 +112,57 @@ function lastSegment(path: string): string {
   return match?.[1] ?? path;
 }
 
+/** Rounds to `digits` decimals; a value too large to scale is returned as it is. */
+function roundTo(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  const rounded = Math.round(value * scale) / scale;
+  return Number.isFinite(rounded) ? rounded : value;
+}
+
 function formatValue(value: number, kind: FigureKind): string {
-  const rounded = Math.round(value * 100) / 100;
+  const rounded = roundTo(value, 2);
   return kind.unit === 'ms' ? `${rounded} ms` : `${rounded}/s`;
 }
 
+/**
+ * Lists the figures of a document that cannot be compared: not finite (JSON
+ * such as 1e309 parses to Infinity) or negative, which no latency, duration or
+ * rate can be. Each entry names the figure's path and value.
+ */
+export function findInvalidFigures(document: unknown): string[] {
+  const problems: string[] = [];
+  for (const [figure, value] of collectFigures(document)) {
+    if (!Number.isFinite(value)) problems.push(`${figure} is ${value}, expected a finite number`);
+    else if (value < 0) problems.push(`${figure} is ${value}, expected 0 or more`);
+  }
+  return problems;
+}
+
+function describeChange(changePercent: number | null, base: number): string {
+  if (base === 0) return 'from 0';
+  if (changePercent === null) return 'a change too large to express in percent';
+  return `${changePercent >= 0 ? '+' : ''}${changePercent.toFixed(1)}%`;
+}
+
 function compareOne(figure: string, base: number, current: number, kind: FigureKind, tolerance: number, minDeltaMs: number): FigureComparison {
-  const changePercent = base === 0 ? null : ((current - base) / Math.abs(base)) * 100;
   const delta = current - base;
+  // The ratio, not `base * tolerance`, is compared with the tolerance, because
+  // that product overflows to Infinity for bases near Number.MAX_VALUE. The
+  // ratio itself overflows only for a change beyond any tolerance.
+  const ratio = base === 0 ? null : delta / Math.abs(base);
+  const finiteRatio = ratio !== null && Number.isFinite(ratio) ? ratio : null;
+  const changePercent = finiteRatio === null || !Number.isFinite(finiteRatio * 100) ? null : finiteRatio * 100;
   const worse = kind.direction === 'lower-is-better' ? delta > 0 : delta < 0;
-  const beyondTolerance =
-    base === 0 ? delta !== 0 : Math.abs(delta) > (Math.abs(base) * tolerance) / 100;
+  const beyondTolerance = ratio === null ? delta !== 0 : finiteRatio === null || Math.abs(finiteRatio) > tolerance / 100;
   const aboveNoise = kind.unit !== 'ms' || Math.abs(delta) >= minDeltaMs;
   let status: FigureComparison['status'] = 'ok';
   if (beyondTolerance && aboveNoise) status = worse ? 'regressed' : 'improved';
-  const change = changePercent === null ? 'from 0' : `${changePercent >= 0 ? '+' : ''}${changePercent.toFixed(1)}%`;
+  const change = describeChange(changePercent, base);
   return {
     figure,
     base,
     current,
-    changePercent: changePercent === null ? null : Math.round(changePercent * 10) / 10,
+    changePercent: changePercent === null ? null : roundTo(changePercent, 1),
     tolerancePercent: tolerance,
     kind,
     status,
