@@ -2,32 +2,35 @@
  * reports/index.html: every run under reports/, newest first, with its
  * verdict and key figures. Plain HTML, no script, so it opens anywhere.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeHtml, formatMs, formatNumber, renderTable, statusBadge } from './html-format.js';
 import { REPORT_CSS } from './html.js';
 import type { RunSummary } from './summary.js';
+import { readValidSummary, REPO_ROOT, SUMMARY_FILE } from './summary-schema.js';
 
 export interface RunEntry {
   dir: string;
+  /** The summary; absent when it could not be read or breaks schemas/report.schema.json. */
   summary?: RunSummary;
-  /** Error that kept the summary from being read. */
+  /** The first problem that kept the summary from being used. */
   error?: string;
 }
 
-/** Lists run directories (those holding summary.json), newest first by directory name. */
-export function listRuns(reportsDir: string): RunEntry[] {
+/**
+ * Lists run directories (those holding summary.json), newest first by
+ * directory name. A summary that cannot be read or breaks the schema is
+ * listed with its first problem and without a summary.
+ */
+export function listRuns(reportsDir: string, rootDir: string = REPO_ROOT): RunEntry[] {
   if (!existsSync(reportsDir)) return [];
   return readdirSync(reportsDir)
-    .filter((name) => statSync(join(reportsDir, name)).isDirectory() && existsSync(join(reportsDir, name, 'summary.json')))
+    .filter((name) => statSync(join(reportsDir, name)).isDirectory() && existsSync(join(reportsDir, name, SUMMARY_FILE)))
     .sort()
     .reverse()
     .map((dir) => {
-      try {
-        return { dir, summary: JSON.parse(readFileSync(join(reportsDir, dir, 'summary.json'), 'utf8')) as RunSummary };
-      } catch (error) {
-        return { dir, error: error instanceof Error ? error.message : String(error) };
-      }
+      const reading = readValidSummary(join(reportsDir, dir), rootDir);
+      return reading.summary ? { dir, summary: reading.summary } : { dir, error: reading.problems[0] };
     });
 }
 
@@ -69,8 +72,8 @@ ${table}
 }
 
 /** Writes reports/index.html for the runs in `reportsDir`. */
-export function writeRunsIndex(reportsDir: string): string {
+export function writeRunsIndex(reportsDir: string, rootDir: string = REPO_ROOT): string {
   const path = join(reportsDir, 'index.html');
-  writeFileSync(path, renderRunsIndex(listRuns(reportsDir)));
+  writeFileSync(path, renderRunsIndex(listRuns(reportsDir, rootDir)));
   return path;
 }

@@ -5,31 +5,16 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ValidateFunction } from 'ajv';
 import type { AcknowledgedItem } from '../load/types.js';
-import { compileSchemaFile, formatProblem, toSchemaProblems } from '../scenario/schema-errors.js';
 import { renderRunHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { writeRunsIndex } from './runs-index.js';
 import type { RunSummary } from './summary.js';
+import { SUMMARY_FILE, validateSummary } from './summary-schema.js';
 
-export const SUMMARY_FILE = 'summary.json';
+export { SUMMARY_FILE, validateSummary };
 export const HTML_FILE = 'index.html';
 export const JUNIT_FILE = 'junit.xml';
-
-const validators = new Map<string, ValidateFunction>();
-
-/** Validates a summary against schemas/report.schema.json; returns the problems, empty when valid. */
-export function validateSummary(summary: unknown, rootDir: string): string[] {
-  const schemaPath = join(rootDir, 'schemas', 'report.schema.json');
-  let validate = validators.get(schemaPath);
-  if (!validate) {
-    validate = compileSchemaFile(schemaPath);
-    validators.set(schemaPath, validate);
-  }
-  if (validate(summary)) return [];
-  return toSchemaProblems(validate.errors).map((problem) => formatProblem(SUMMARY_FILE, problem));
-}
 
 /** Formats a start time as a directory name part: 20261204-195755. */
 export function runStamp(at: Date): string {
@@ -94,6 +79,6 @@ export function writeRunReport(
   }
   writeFileSync(join(runDir, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
   renderRunFiles(runDir, summary);
-  writeRunsIndex(reportsDir);
+  writeRunsIndex(reportsDir, rootDir);
   return { runDir, schemaProblems: validateSummary(summary, rootDir) };
 }
