@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EXIT_USAGE, HarnessError, type ExitCode } from './exit-codes.js';
+import { EXIT_PASSED, EXIT_USAGE, HarnessError, type ExitCode } from './exit-codes.js';
 import { createProgressWriter } from './progress.js';
 import type { Command, CommandContext } from './commands/types.js';
 import { COMMANDS } from './commands/index.js';
@@ -17,7 +19,8 @@ function formatCommandList(): string {
     'Commands:',
     ...lines,
     '',
-    'Run `soma-harness <command> --help` for the options of one command.',
+    'Run `soma-harness <command> --help` (or `soma-harness help <command>`) for the options of one command,',
+    'and `soma-harness --version` for the version.',
     'Exit codes: 0 passed, 1 threshold failed, 2 usage or environment error,',
     '            3 data invariant failed, 4 run invalid.',
   ].join('\n');
@@ -25,6 +28,54 @@ function formatCommandList(): string {
 
 function findCommand(name: string): Command | undefined {
   return COMMANDS.find((command) => command.name === name);
+}
+
+/** Returns `soma-harness <version> (git <sha>)`, the sha only when `rootDir` is a git checkout. */
+export function formatVersion(rootDir: string): string {
+  let version = 'unknown';
+  try {
+    version = (JSON.parse(readFileSync(join(rootDir, 'package.json'), 'utf8')) as { version?: string }).version ?? version;
+  } catch {
+    // A missing or unreadable package.json leaves the version unknown.
+  }
+  let sha = '';
+  try {
+    sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: rootDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+  } catch {
+    // Not a git checkout, or git is not installed.
+  }
+  return `soma-harness ${version}${sha ? ` (git ${sha})` : ''}`;
+}
+
+function optionName(message: string): string | undefined {
+  return /^Option '(-{1,2}[^' ]+)/.exec(message)?.[1] ?? /^Unknown option '([^']+)'/.exec(message)?.[1];
+}
+
+/**
+ * Rewords a node:util parseArgs error as one `error:` line naming the option
+ * and the command, plus a `hint:` line pointing at the command's help.
+ */
+export function describeParseError(command: Command, error: unknown): { message: string; hint: string } {
+  const hint = `run \`soma-harness ${command.name} --help\` for its options`;
+  const code = (error as { code?: string }).code;
+  const text = error instanceof Error ? error.message : String(error);
+  const option = optionName(text);
+  const expectsValue = option !== undefined && command.options[option.replace(/^-+/, '')]?.type === 'string';
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return { message: `unknown option ${option ?? text} for "${command.name}"`, hint };
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (expectsValue) {
+        return { message: `option ${option} of "${command.name}" needs a value`, hint: `pass it as ${option} VALUE or ${option}=VALUE; ${hint}` };
+      }
+      return { message: `option ${option ?? text} of "${command.name}" takes no value`, hint };
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const argument = /^Unexpected argument '([^']*)'/.exec(text)?.[1] ?? text;
+      return { message: `"${command.name}" takes no arguments, found "${argument}"`, hint };
+    }
+    default:
+      return { message: `${text.split('\n')[0]} (for "${command.name}")`, hint };
+  }
 }
 
 /** Aborts the returned signal on the first SIGINT or SIGTERM; a second one exits at once. */
@@ -59,20 +110,30 @@ function reportError(error: unknown, stderr: NodeJS.WritableStream): ExitCode {
 export async function main(argv: string[], overrides: Partial<CommandContext> = {}): Promise<ExitCode> {
   const stdout = overrides.stdout ?? process.stdout;
   const stderr = overrides.stderr ?? process.stderr;
+  const rootDir = overrides.rootDir ?? ROOT_DIR;
   const [name, ...rest] = argv;
 
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    (name ? stdout : stderr).write(`${formatCommandList()}\n`);
-    return name ? 0 : EXIT_USAGE;
-  }
-  const command = findCommand(name);
-  if (!command) {
-    stderr.write(`error: unknown command "${name}"\n\n${formatCommandList()}\n`);
+  if (!name) {
+    stderr.write(`error: missing command\n\n${formatCommandList()}\n`);
     return EXIT_USAGE;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (name === '--version') {
+    stdout.write(`${formatVersion(rootDir)}\n`);
+    return EXIT_PASSED;
+  }
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+    stdout.write(`${formatCommandList()}\n`);
+    return EXIT_PASSED;
+  }
+  const commandName = name === 'help' ? (rest[0] as string) : name;
+  const command = findCommand(commandName);
+  if (!command) {
+    stderr.write(`error: unknown command "${commandName}"\n\n${formatCommandList()}\n`);
+    return EXIT_USAGE;
+  }
+  if (name === 'help' || rest.includes('--help') || rest.includes('-h')) {
     stdout.write(`${command.usage.trim()}\n`);
-    return 0;
+    return EXIT_PASSED;
   }
 
   let args;
@@ -84,8 +145,8 @@ export async function main(argv: string[], overrides: Partial<CommandContext> = 
       strict: true,
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    stderr.write(`error: ${message}\n\n${command.usage.trim()}\n`);
+    const { message, hint } = describeParseError(command, error);
+    stderr.write(`error: ${message}\nhint: ${hint}\n`);
     return EXIT_USAGE;
   }
 
@@ -94,7 +155,7 @@ export async function main(argv: string[], overrides: Partial<CommandContext> = 
     ? { signal: overrides.signal, dispose: () => {} }
     : abortOnSignals();
   const context: CommandContext = {
-    rootDir: overrides.rootDir ?? ROOT_DIR,
+    rootDir,
     env: overrides.env ?? process.env,
     progress: overrides.progress ?? createProgressWriter({ stream: stderr, quiet }),
     stdout,

@@ -17,9 +17,9 @@ function writeScenario(text: string): string {
   return file;
 }
 
-function loadError(file: string): HarnessError {
+function loadError(files: string | string[]): HarnessError {
   try {
-    loadSuite([file], { rootDir: ROOT_DIR });
+    loadSuite(typeof files === 'string' ? [files] : files, { rootDir: ROOT_DIR });
   } catch (error) {
     assert.ok(error instanceof HarnessError, `expected a HarnessError, got ${String(error)}`);
     return error;
@@ -110,6 +110,20 @@ test('unknown engine is reported with the allowed values', () => {
   const file = writeScenario('name: x\nload:\n  engine: gatling\n  items: 1\n');
   const error = loadError(file);
   assert.match(error.message, /:3:3: \$\.load\.engine: expected one of "chunked", "autocannon", "k6", found "gatling"/);
+  assert.match(error.message, /^invalid scenario file \(1 problem\):/);
+  assert.doesNotMatch(error.message, /expected one of "autocannon", "k6",/, 'no narrower list of engines contradicts the full one');
+});
+
+test('YAML .nan is reported as NaN', () => {
+  const file = writeScenario('name: x\nload: { engine: chunked, items: 10, rate: .nan }\n');
+  const error = loadError(file);
+  assert.match(error.message, /:2:37: \$\.load\.rate: expected number, found NaN$/m);
+});
+
+test('YAML .inf is reported as Infinity', () => {
+  const file = writeScenario('name: x\nload: { engine: chunked, items: 10, rate: .inf }\n');
+  const error = loadError(file);
+  assert.match(error.message, /\$\.load\.rate: expected number, found Infinity$/m);
 });
 
 test('missing load is reported at the root', () => {
@@ -121,7 +135,7 @@ test('missing load is reported at the root', () => {
 test('shapes with all weights zero are rejected', () => {
   const file = writeScenario('name: x\nload: { engine: chunked, items: 1, shapes: { flat: 0, coord: 0 } }\n');
   const error = loadError(file);
-  assert.match(error.message, /\$\.load\.shapes: expected relative weights of the two item shapes/);
+  assert.match(error.message, /\$\.load\.shapes: expected relative weights of the two item shapes the API accepts, at least one above 0, .*found \{"flat":0,"coord":0\}$/m);
 });
 
 test('contradicting ranges are reported after the schema passes', () => {
@@ -139,7 +153,15 @@ test('YAML syntax error gives its line', () => {
 test('duplicate scenario names across files are rejected', () => {
   const first = writeScenario('name: same\nload: { engine: chunked, items: 1 }\n');
   const second = writeScenario('name: same\nload: { engine: chunked, items: 2 }\n');
-  assert.throws(() => loadSuite([first, second], { rootDir: ROOT_DIR }), /scenario name "same" is used twice/);
+  const error = loadError([first, second]);
+  assert.match(error.message, new RegExp(`${second.replace(/[.]/g, '\\.')}:1:1: \\$\\.name: scenario name "same" is already used at ${first.replace(/[.]/g, '\\.')}:1:1;`));
+});
+
+test('duplicate scenario names in one suite give both lines', () => {
+  const file = writeScenario('suite: s\nscenarios:\n  - name: a\n    load: { engine: chunked, items: 1 }\n  - name: a\n    load: { engine: chunked, items: 2 }\n');
+  const error = loadError(file);
+  assert.match(error.message, /scenario\.yaml:5:5: \$\.scenarios\[1\]\.name: scenario name "a" is already used at line 3 of this file; expected unique names/);
+  assert.doesNotMatch(error.message, /also in/);
 });
 
 test('unknown suite name lists the available suites', () => {

@@ -25,12 +25,21 @@ export interface LoadScenariosOptions {
   defaultSeed?: string;
 }
 
+/** Where a scenario's `name` is written, for messages about repeated names. */
+interface NameSite {
+  name: string;
+  path: string;
+  line?: number;
+  column?: number;
+}
+
 interface ParsedFile {
   file: string;
   displayName: string;
   suiteName?: string;
   description?: string;
   scenarios: Scenario[];
+  names: NameSite[];
   problems: SchemaProblem[];
 }
 
@@ -76,7 +85,7 @@ export function resolveScenarioPath(input: string, rootDir: string): string {
 function parseFile(file: string, displayName: string, validate: ValidateFunction, defaultSeed: string): ParsedFile {
   const lineCounter = new LineCounter();
   const document = parseDocument(readFileSync(file, 'utf8'), { lineCounter, prettyErrors: false });
-  const parsed: ParsedFile = { file, displayName, scenarios: [], problems: [] };
+  const parsed: ParsedFile = { file, displayName, scenarios: [], names: [], problems: [] };
   if (document.errors.length > 0) {
     parsed.problems = document.errors.map((error) => {
       const { line, col } = lineCounter.linePos(error.pos[0]);
@@ -102,20 +111,29 @@ function parseFile(file: string, displayName: string, validate: ValidateFunction
     const path = isSuite ? `$.scenarios[${index}]` : '$';
     parsed.problems.push(...locateProblems(checkScenario(scenario, path), document, lineCounter));
     parsed.scenarios.push(scenario);
+    const [site] = locateProblems([{ path: `${path}.name`, message: '' }], document, lineCounter);
+    parsed.names.push({ name: scenario.name, path: `${path}.name`, line: site?.line, column: site?.column });
   });
   return parsed;
 }
 
+/** Reports every scenario name used before, at the repeat, naming where it was first used. */
 function duplicateNameProblems(files: ParsedFile[]): string[] {
-  const seen = new Map<string, string>();
+  const first = new Map<string, { file: ParsedFile; site: NameSite }>();
   const lines: string[] = [];
   for (const parsed of files) {
-    for (const scenario of parsed.scenarios) {
-      const earlier = seen.get(scenario.name);
-      if (earlier) {
-        lines.push(`${parsed.displayName}: $.name: scenario name "${scenario.name}" is used twice (also in ${earlier}); expected unique names`);
+    for (const site of parsed.names) {
+      const earlier = first.get(site.name);
+      if (!earlier) {
+        first.set(site.name, { file: parsed, site });
+        continue;
       }
-      seen.set(scenario.name, parsed.displayName);
+      const where =
+        earlier.file === parsed
+          ? `line ${earlier.site.line ?? '?'} of this file`
+          : `${earlier.file.displayName}${earlier.site.line === undefined ? '' : `:${earlier.site.line}:${earlier.site.column ?? 1}`}`;
+      const problem = { path: site.path, line: site.line, column: site.column, message: `scenario name "${site.name}" is already used at ${where}; expected unique names (reports and run ids are keyed by it)` };
+      lines.push(formatProblem(parsed.displayName, problem));
     }
   }
   return lines;

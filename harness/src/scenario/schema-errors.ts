@@ -51,9 +51,11 @@ export function formatJsonPath(segments: readonly (string | number)[]): string {
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (Array.isArray(value)) return `a list of ${value.length}`;
-  if (typeof value === 'object') return 'an object';
+  // YAML's .nan and .inf become NaN and Infinity, which JSON.stringify would write as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value);
+  if (Array.isArray(value) && text.length > 60) return `a list of ${value.length}`;
+  if (typeof value === 'object' && text.length > 60) return 'an object';
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -102,14 +104,35 @@ function expectation(error: ErrorObject): { extraSegment?: string; text: string 
   }
 }
 
+function allowedValues(error: ErrorObject): unknown[] | undefined {
+  const params = error.params as { allowedValues?: unknown[]; allowedValue?: unknown };
+  if (error.keyword === 'enum') return params.allowedValues;
+  if (error.keyword === 'const') return [params.allowedValue];
+  return undefined;
+}
+
+/** Returns whether `error` allows only values that another enum or const error on the same value also allows. */
+function isNarrowerChoice(error: ErrorObject, errors: readonly ErrorObject[]): boolean {
+  const allowed = allowedValues(error);
+  if (!allowed) return false;
+  return errors.some((other) => {
+    const wider = other === error || other.instancePath !== error.instancePath ? undefined : allowedValues(other);
+    return wider !== undefined && wider.length > allowed.length && allowed.every((value) => wider.some((entry) => Object.is(entry, value)));
+  });
+}
+
 /**
  * Drops errors that only restate others: `if` failures (the `then` branch
- * reports the cause) and the branch errors under a failed `anyOf`/`oneOf`.
+ * reports the cause), the branch errors under a failed `anyOf`/`oneOf`, and a
+ * list of allowed values that a longer list on the same value contains. An
+ * unknown `engine`, for one, fails both the list of every engine and the
+ * shorter list of the branch its `if` picked, and only the first is useful.
  */
 function dropRedundantErrors(errors: readonly ErrorObject[]): ErrorObject[] {
   const combinators = errors.filter((error) => error.keyword === 'anyOf' || error.keyword === 'oneOf');
   return errors.filter((error) => {
     if (error.keyword === 'if') return false;
+    if (isNarrowerChoice(error, errors)) return false;
     return !combinators.some(
       (combinator) => combinator !== error && error.schemaPath.startsWith(`${combinator.schemaPath}/`),
     );
