@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaSaslMechanism } from '../config.js';
+import { installRequestQueueTimerFix, PATCHED_KAFKAJS_VERSION } from './kafkajs-request-queue.js';
 
 export const KAFKA_CONNECTION_TIMEOUT_MS = 3_000;
 export const KAFKA_REQUEST_TIMEOUT_MS = 10_000;
@@ -54,6 +55,10 @@ export function createKafka(options: {
   log: Logger;
   security?: KafkaSecurity;
 }): Kafka {
+  if (!installRequestQueueTimerFix()) {
+    // Only the CPU of idle connections is at stake, so the service runs on.
+    options.log.warn({ expectedVersion: PATCHED_KAFKAJS_VERSION }, 'kafkajs idle timer fix skipped for another kafkajs version');
+  }
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
