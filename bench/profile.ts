@@ -3,7 +3,9 @@
  * pipeline with `node --cpu-prof` and sends /store_bulk chunks of 100 from 8
  * connections for --seconds (default 8). Then it waits until both stores hold
  * every item, stops the processes (which writes their .cpuprofile files) and
- * prints each process's functions by self time.
+ * prints each process's functions by self time, as shares of the samples in
+ * which the main thread was busy. The profiles cover the whole process life,
+ * start-up included; the threads of the tsx loader are left out.
  *
  *   npx tsx bench/profile.ts [--seconds 8] [--concurrency 8] [--top 15]
  *
@@ -44,24 +46,28 @@ function backendsFromEnvironment(): BackendAddresses {
   return { postgresUrl: postgres.address, kafkaBrokers: [kafka.address], qdrantUrl: qdrant.address };
 }
 
-/** Sums self time by function (name, file and line) in milliseconds, largest first. */
+/** Sums self time by function (name, file and line) in milliseconds, largest first, with shares of the busy (not idle) samples. */
 export function selfTimes(profile: CpuProfile): { name: string; ms: number; share: number }[] {
-  const total = profile.samples.length;
-  const intervalMs = (profile.endTime - profile.startTime) / 1000 / Math.max(1, total);
+  const intervalMs = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
   const counts = new Map<number, number>();
   for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
   const byName = new Map<string, number>();
+  let busy = 0;
   for (const node of profile.nodes) {
     const hits = counts.get(node.id) ?? 0;
-    if (hits === 0) continue;
+    if (hits === 0 || node.callFrame.functionName === '(idle)') continue;
+    busy += hits;
     const file = node.callFrame.url.replace(/^file:\/\//, '').replace(`${ROOT_DIR}/`, '');
     const name = `${node.callFrame.functionName || '(anonymous)'} ${file}:${node.callFrame.lineNumber + 1}`;
     byName.set(name, (byName.get(name) ?? 0) + hits);
   }
   return [...byName.entries()]
-    .map(([name, hits]) => ({ name, ms: Math.round(hits * intervalMs), share: hits / total }))
+    .map(([name, hits]) => ({ name, ms: Math.round(hits * intervalMs), share: hits / Math.max(1, busy) }))
     .sort((a, b) => b.ms - a.ms);
 }
+
+/** Names of Node.js profile files: CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile; thread 0 is the main thread. */
+const PROFILE_FILE = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\.\d+\.cpuprofile$/;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { seconds: { type: 'string' }, concurrency: { type: 'string' }, top: { type: 'string' } } });
@@ -79,6 +85,7 @@ async function main(): Promise<void> {
     name,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
   });
+  const roleByPid = new Map(stack.processes.map((info) => [String(info.pid), info.role]));
   const stores = openStores(backends.postgresUrl, backends.qdrantUrl, stack.endpoints.namespace);
   try {
     const roots = Object.fromEntries(stack.processes.map((info) => [info.role, info.pid]));
@@ -94,9 +101,11 @@ async function main(): Promise<void> {
     await stores.close();
   }
 
-  for (const file of readdirSync(profileDir).filter((entry) => entry.endsWith('.cpuprofile'))) {
+  for (const file of readdirSync(profileDir)) {
+    const [, pid, thread] = PROFILE_FILE.exec(file) ?? [];
+    if (pid === undefined || thread !== '0') continue;
     const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
-    process.stdout.write(`\n${file}\n`);
+    process.stdout.write(`\n${roleByPid.get(pid) ?? 'pid ' + pid} (${file})\n`);
     for (const entry of selfTimes(profile).slice(0, top)) {
       process.stdout.write(`  ${(entry.share * 100).toFixed(1).padStart(5)}%  ${String(entry.ms).padStart(6)} ms  ${entry.name}\n`);
     }
