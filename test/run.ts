@@ -1,7 +1,11 @@
 /**
  * `npm test`: type-checks, starts the local backends once (state dir
  * .soma/test), runs every *.test.ts file with node:test, then the Playwright
- * specs when a Playwright config exists, and always stops the backends.
+ * specs when a Playwright config exists, and always stops the backends. The
+ * summary reports each step apart and counts every node:test and Playwright
+ * test; the type check is a step, not a test. After a run in which every step
+ * passed, the backends' data in .soma/test is deleted; after a failure it is
+ * kept for inspection and the last line names its folder.
  *
  *   npm test                          all tests
  *   npm test -- path/a.test.ts ...    only these files (the type check still runs)
@@ -11,22 +15,17 @@
  * Exits 1 when the type check or any test failed, 2 when the backends did not start.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { HarnessError } from '../harness/src/exit-codes.js';
 import { BACKENDS_ENV, createTestTarget, ROOT_DIR, type BackendEndpoints } from './support/backends.js';
+import { describeCounts, formatSummary, readPlaywrightCounts, readTapCounts, type StepOutcome } from './support/test-summary.js';
 
 const TEST_ROOTS = ['service', 'harness', 'test', 'bench'];
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', '.soma', '.git']);
 const PLAYWRIGHT_CONFIGS = ['playwright.config.ts', 'playwright.config.js', 'playwright.config.mjs'];
 const STATE_DIR = join('.soma', 'test');
-
-interface Outcome {
-  step: string;
-  ok: boolean;
-  detail: string;
-}
 
 function heading(text: string): void {
   process.stdout.write(`\n=== ${text}\n`);
@@ -60,28 +59,14 @@ export function discoverTestFiles(rootDir: string): string[] {
   return found.sort();
 }
 
-async function typecheck(): Promise<Outcome> {
+async function typecheck(): Promise<StepOutcome> {
   if (process.env.SOMA_TEST_SKIP_TYPECHECK === '1') return { step: 'typecheck', ok: true, detail: 'skipped (SOMA_TEST_SKIP_TYPECHECK=1)' };
   heading('typecheck: npx tsc -p tsconfig.json');
   const code = await run('npx', ['tsc', '-p', 'tsconfig.json']);
   return { step: 'typecheck', ok: code === 0, detail: code === 0 ? 'no errors' : `tsc exited with ${code}` };
 }
 
-/** Reads the counts from the TAP summary lines (`# pass N`, `# fail N`) that node:test writes. */
-function readTapCounts(tapPath: string): { pass: number; fail: number } | undefined {
-  if (!existsSync(tapPath)) return undefined;
-  const text = readFileSync(tapPath, 'utf8');
-  const read = (key: string) => {
-    const found = new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text);
-    return found ? Number(found[1]) : undefined;
-  };
-  const pass = read('pass');
-  const fail = read('fail');
-  if (pass === undefined || fail === undefined) return undefined;
-  return { pass, fail: fail + (read('cancelled') ?? 0) };
-}
-
-async function nodeTests(files: string[], backends: BackendEndpoints, tapPath: string): Promise<Outcome & { counts?: { pass: number; fail: number } }> {
+async function nodeTests(files: string[], backends: BackendEndpoints, tapPath: string): Promise<StepOutcome> {
   const concurrency = process.env.SOMA_TEST_CONCURRENCY ?? '2';
   heading(`node:test: ${files.length} files, ${concurrency} at a time`);
   const code = await run(
@@ -95,21 +80,30 @@ async function nodeTests(files: string[], backends: BackendEndpoints, tapPath: s
     { ...process.env, [BACKENDS_ENV]: JSON.stringify(backends) },
   );
   const counts = readTapCounts(tapPath);
-  const detail = counts ? `${counts.pass} passed, ${counts.fail} failed` : `node --test exited with ${code}`;
+  const detail = counts ? describeCounts(counts) : `node --test exited with ${code}`;
   return { step: 'node:test', ok: code === 0, detail, counts };
 }
 
-async function playwrightTests(backends: BackendEndpoints): Promise<Outcome | undefined> {
+/** Runs the Playwright specs with the list reporter on the terminal and the JSON reporter into `jsonPath`, for the counts. */
+async function playwrightTests(backends: BackendEndpoints, jsonPath: string): Promise<StepOutcome | undefined> {
   const config = PLAYWRIGHT_CONFIGS.find((name) => existsSync(join(ROOT_DIR, name)));
   if (!config) return undefined;
   heading(`playwright: npx playwright test (${config})`);
-  const code = await run('npx', ['playwright', 'test'], { ...process.env, [BACKENDS_ENV]: JSON.stringify(backends) });
-  return { step: 'playwright', ok: code === 0, detail: code === 0 ? 'passed' : `exited with ${code}` };
+  const code = await run('npx', ['playwright', 'test', '--reporter=list,json'], {
+    ...process.env,
+    [BACKENDS_ENV]: JSON.stringify(backends),
+    PLAYWRIGHT_JSON_OUTPUT_FILE: jsonPath,
+  });
+  const counts = readPlaywrightCounts(jsonPath);
+  if (!counts) return { step: 'playwright', ok: false, detail: `npx playwright test exited with ${code} and wrote no JSON report` };
+  const errors = counts.errors.length > 0 ? `; ${counts.errors.join('; ')}` : '';
+  const { passed, failed, skipped } = counts;
+  return { step: 'playwright', ok: code === 0, detail: `${describeCounts(counts)}${errors}`, counts: { passed, failed, skipped } };
 }
 
-function printSummary(outcomes: Outcome[]): void {
+function printSummary(outcomes: StepOutcome[]): void {
   heading('summary');
-  for (const outcome of outcomes) process.stdout.write(`${outcome.ok ? 'ok  ' : 'FAIL'}  ${outcome.step}: ${outcome.detail}\n`);
+  process.stdout.write(formatSummary(outcomes));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -134,27 +128,23 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const outcomes: Outcome[] = [await typecheck()];
+  const outcomes: StepOutcome[] = [await typecheck()];
   const target = createTestTarget(STATE_DIR, { signal: interrupt.signal });
+  let passedAll = false;
   const tapDir = mkdtempSync(join(tmpdir(), 'soma-test-'));
   try {
     heading(`backends: local target, state dir ${STATE_DIR}`);
     const endpoints = await target.up();
     const backends: BackendEndpoints = { postgresUrl: endpoints.postgresUrl, kafkaBrokers: endpoints.kafkaBrokers, qdrantUrl: endpoints.qdrantUrl };
 
-    const tests = await nodeTests(files, backends, join(tapDir, 'node-test.tap'));
-    outcomes.push(tests);
-    const playwright = interrupt.signal.aborted ? undefined : await playwrightTests(backends);
+    outcomes.push(await nodeTests(files, backends, join(tapDir, 'node-test.tap')));
+    const playwright = interrupt.signal.aborted ? undefined : await playwrightTests(backends, join(tapDir, 'playwright.json'));
     if (playwright) outcomes.push(playwright);
 
     printSummary(outcomes);
-    // One plain closing line with the totals; the type check and Playwright count as one test each.
-    const others = outcomes.filter((outcome) => outcome.step !== 'node:test');
-    const passed = (tests.counts?.pass ?? 0) + others.filter((outcome) => outcome.ok).length;
-    const failed = (tests.counts?.fail ?? (tests.ok ? 0 : 1)) + others.filter((outcome) => !outcome.ok).length;
-    process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
     if (interrupt.signal.aborted) return 130;
-    return outcomes.every((outcome) => outcome.ok) ? 0 : 1;
+    passedAll = outcomes.every((outcome) => outcome.ok);
+    return passedAll ? 0 : 1;
   } catch (error) {
     printSummary(outcomes);
     if (interrupt.signal.aborted) return 130;
@@ -164,8 +154,9 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   } finally {
-    heading('backends: stopping');
-    await target.down().catch((error: unknown) => process.stderr.write(`warning: stopping the backends failed: ${String(error)}\n`));
+    heading(passedAll ? `backends: stopping, deleting ${STATE_DIR}` : 'backends: stopping');
+    await target.down({ purge: passedAll }).catch((error: unknown) => process.stderr.write(`warning: stopping the backends failed: ${String(error)}\n`));
+    if (!passedAll) process.stdout.write(`test data kept for inspection in ${target.stateDir} (logs: ${join(target.stateDir, '*', '*.log')})\n`);
     rmSync(tapDir, { recursive: true, force: true });
   }
 }
