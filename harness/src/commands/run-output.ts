@@ -20,6 +20,7 @@ export function formatRunResult(summary: RunSummary, runDir: string): string {
         `consistency p99 ${formatFigure(figures.consistencyP99Ms, 'ms')}, lag drained in ${formatFigure(figures.lagDrainMs, 'ms')} (run_id ${scenario.runId})`,
     );
     for (const reason of scenario.reasons) lines.push(`  - ${reason}`);
+    for (const warning of scenario.verification.warnings ?? []) lines.push(`  warning: ${warning}`);
   }
   lines.push('');
   lines.push(`verdict: ${summary.verdict} (exit ${summary.exitCode})`);

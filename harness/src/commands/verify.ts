@@ -54,6 +54,7 @@ async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode>
       const lines = result.verification.checks.map(
         (check) => `${check.status.toUpperCase().padEnd(8)} ${check.name}: ${check.message}\n         expected ${check.evidence.expected}, found ${check.evidence.found}; ${check.evidence.where}`,
       );
+      for (const warning of result.verification.warnings ?? []) lines.push(`warning: ${warning}`);
       context.stdout.write(`${lines.join('\n')}\n\nrun ${runId} (${found.runDir}): ${result.acknowledged} acknowledged items, verdict ${result.judgement.verdict}\n`);
     }
     return exitCodeOf(result.judgement.verdict);

@@ -276,9 +276,12 @@ function timelineSection(scenario: ScenarioSummary): string {
 }
 
 function verdictBlock(scenario: ScenarioSummary): string {
-  const reasons = scenario.reasons.length
-    ? `<ul class="reasons">${scenario.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('')}</ul>`
-    : '<p>Every invariant and threshold passed.</p>';
+  const warnings = (scenario.verification.warnings ?? []).map((warning) => `<p class="note">Warning: ${escapeHtml(warning)}</p>`).join('');
+  const reasons = `${
+    scenario.reasons.length
+      ? `<ul class="reasons">${scenario.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('')}</ul>`
+      : '<p>Every invariant and threshold passed.</p>'
+  }${warnings}`;
   return `<div class="scenario-verdict verdict-${escapeHtml(scenario.verdict)}" data-testid="scenario-verdict-${escapeHtml(scenario.name)}">${statusBadge(scenario.verdict)} exit ${scenario.exitCode} ${reasons}</div>`;
 }
 

@@ -149,3 +149,11 @@ test('report writer creates every file and the runs index', () => {
   assert.match(readFileSync(join(reportsDir, 'index.html'), 'utf8'), /20261204-120000-default/);
   assert.match(createRunDir(reportsDir, summary.suite, new Date('2026-12-04T12:00:00Z')), /20261204-120000-default-2$/);
 });
+
+test('html shows verification warnings under the verdict', () => {
+  const scenario = sampleScenario();
+  scenario.verification.warnings = ['Kafka lag could not be read in 4 of 4 samples (4 in a row, the last one included): broker down'];
+  const summary = sampleSummary([scenario]);
+  assert.deepEqual(validateSummary(summary, ROOT_DIR), []);
+  assert.match(renderRunHtml(summary), /<p class="note">Warning: Kafka lag could not be read in 4 of 4 samples/);
+});

@@ -72,4 +72,6 @@ export interface VerificationResult {
   checks: InvariantCheck[];
   /** Store errors met while polling (the first few). */
   errors: string[];
+  /** Problems that do not change the verdict but may explain it, e.g. lag that could not be read for a while; absent in older summaries. */
+  warnings?: string[];
 }
