@@ -29,25 +29,40 @@ function positiveInteger(action: ActionSpec, name: string, fallback: number): nu
   return value;
 }
 
+const DELETE_ORDERS = ['lowest-id', 'highest-id'] as const;
+
+function deleteOrder(action: ActionSpec): (typeof DELETE_ORDERS)[number] {
+  const value = action.params.order ?? 'lowest-id';
+  if (!(DELETE_ORDERS as readonly unknown[]).includes(value)) {
+    throw usageError(`action ${action.action}: params.order must be one of ${DELETE_ORDERS.join(', ')}, found ${JSON.stringify(value)}`);
+  }
+  return value as (typeof DELETE_ORDERS)[number];
+}
+
 /**
- * Waits until the run has at least `count` rows (the writer may still be
- * behind), then deletes `count` of them, lowest ids first.
+ * Waits until the run has at least `minRows` rows (default `count`), because
+ * the writer may still be behind. Then deletes `count` of them: the lowest
+ * ids, or with `order: highest-id` the items sent last. Ids are the run id and
+ * a zero-padded sequence number, so id order is send order.
  */
 async function deleteRows(client: pg.Client, action: ActionSpec, context: StoreFaultContext, signal: AbortSignal): Promise<void> {
   const count = positiveInteger(action, 'count', 1);
+  const minRows = Math.max(count, positiveInteger(action, 'minRows', count));
+  const order = deleteOrder(action);
   const waitMs = positiveInteger(action, 'waitMs', 30_000);
   const deadline = Date.now() + waitMs;
   for (;;) {
     const result = await client.query<{ count: string }>('SELECT count(*) AS count FROM public.kv_store WHERE run_id = $1', [context.runId]);
     const rows = Number(result.rows[0]?.count ?? 0);
-    if (rows >= count) break;
+    if (rows >= minRows) break;
     if (Date.now() >= deadline) {
-      throw new Error(`only ${rows} rows of run ${context.runId} appeared within ${waitMs} ms, ${count} needed to delete`);
+      throw new Error(`only ${rows} rows of run ${context.runId} appeared within ${waitMs} ms, ${minRows} needed before deleting ${count}`);
     }
     await sleep(200, signal);
   }
+  const direction = order === 'highest-id' ? 'DESC' : 'ASC';
   const deleted = await client.query<{ id: string }>(
-    'DELETE FROM public.kv_store WHERE id IN (SELECT id FROM public.kv_store WHERE run_id = $1 ORDER BY id LIMIT $2) RETURNING id',
+    `DELETE FROM public.kv_store WHERE id IN (SELECT id FROM public.kv_store WHERE run_id = $1 ORDER BY id ${direction} LIMIT $2) RETURNING id`,
     [context.runId, count],
   );
   const ids = deleted.rows.map((row) => row.id).sort();
