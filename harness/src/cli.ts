@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EXIT_PASSED, EXIT_USAGE, HarnessError, type ExitCode } from './exit-codes.js';
+import { EXIT_INTERRUPTED, EXIT_PASSED, EXIT_USAGE, HarnessError, InterruptedError, type ExitCode } from './exit-codes.js';
 import { createProgressWriter } from './progress.js';
 import type { Command, CommandContext } from './commands/types.js';
 import { COMMANDS } from './commands/index.js';
@@ -22,7 +22,7 @@ function formatCommandList(): string {
     'Run `soma-harness <command> --help` (or `soma-harness help <command>`) for the options of one command,',
     'and `soma-harness --version` for the version.',
     'Exit codes: 0 passed, 1 threshold failed, 2 usage or environment error,',
-    '            3 data invariant failed, 4 run invalid.',
+    '            3 data invariant failed, 4 run invalid; 130 interrupted (Ctrl-C).',
   ].join('\n');
 }
 
@@ -78,13 +78,13 @@ export function describeParseError(command: Command, error: unknown): { message:
   }
 }
 
-/** Aborts the returned signal on the first SIGINT or SIGTERM; a second one exits at once. */
-function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
+/** Aborts the returned signal with an InterruptedError on the first SIGINT or SIGTERM; a second one exits at once. */
+function abortOnSignals(stderr: NodeJS.WritableStream): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\nreceived ${signal}, cleaning up (press Ctrl-C again to exit at once)\n`);
-    controller.abort(new Error(`interrupted by ${signal}`));
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    stderr.write(`\nreceived ${signal}, cleaning up (press Ctrl-C again to exit at once)\n`);
+    controller.abort(new InterruptedError(`interrupted by ${signal}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -93,6 +93,17 @@ function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
     process.off('SIGTERM', onSignal);
   };
   return { signal: controller.signal, dispose };
+}
+
+/**
+ * Prints the one line of an interrupted command: the InterruptedError it
+ * threw (which says what it cleaned up), else the signal's own reason.
+ */
+function reportInterruption(error: unknown, signal: AbortSignal, stderr: NodeJS.WritableStream): ExitCode {
+  const reason = error instanceof InterruptedError ? error : signal.reason;
+  const message = reason instanceof Error ? reason.message : 'interrupted';
+  stderr.write(`${message} (exit ${EXIT_INTERRUPTED})\n`);
+  return EXIT_INTERRUPTED;
 }
 
 function reportError(error: unknown, stderr: NodeJS.WritableStream): ExitCode {
@@ -153,7 +164,7 @@ export async function main(argv: string[], overrides: Partial<CommandContext> = 
   const quiet = args.values.quiet === true || args.values.json === true;
   const { signal, dispose } = overrides.signal
     ? { signal: overrides.signal, dispose: () => {} }
-    : abortOnSignals();
+    : abortOnSignals(stderr);
   const context: CommandContext = {
     rootDir,
     env: overrides.env ?? process.env,
@@ -163,8 +174,10 @@ export async function main(argv: string[], overrides: Partial<CommandContext> = 
     signal,
   };
   try {
-    return await command.run(args, context);
+    const code = await command.run(args, context);
+    return signal.aborted ? reportInterruption(undefined, signal, stderr) : code;
   } catch (error) {
+    if (signal.aborted || error instanceof InterruptedError) return reportInterruption(error, signal, stderr);
     return reportError(error, stderr);
   } finally {
     dispose();

@@ -2,10 +2,13 @@
  * Typed progress events and their formatters. Every long step of the harness
  * reports through these, so a TTY gets live lines and CI logs get plain ones.
  */
+import { isInterruption } from './exit-codes.js';
+
 export type ProgressEvent =
   | { kind: 'step-start'; step: string; detail?: string }
   | { kind: 'step-done'; step: string; durationMs: number; detail?: string }
   | { kind: 'step-failed'; step: string; durationMs: number; error: string }
+  | { kind: 'step-interrupted'; step: string; durationMs: number }
   | { kind: 'wait'; what: string; timeoutMs: number }
   | { kind: 'wait-done'; what: string; durationMs: number }
   | { kind: 'retry'; what: string; attempt: number; delayMs: number; reason: string }
@@ -33,6 +36,8 @@ export function formatProgressEvent(event: ProgressEvent): string {
       return `✔ ${event.step} (${seconds(event.durationMs)})${event.detail ? `: ${event.detail}` : ''}`;
     case 'step-failed':
       return `✖ ${event.step} failed after ${seconds(event.durationMs)}: ${event.error}`;
+    case 'step-interrupted':
+      return `■ ${event.step} interrupted after ${seconds(event.durationMs)}`;
     case 'wait':
       return `… waiting for ${event.what} (timeout ${seconds(event.timeoutMs)})`;
     case 'wait-done':
@@ -69,6 +74,8 @@ export async function runStep<T>(
     sink?.({ kind: 'step-done', step, durationMs: Date.now() - started, detail: describe?.(result) });
     return result;
   } catch (error) {
+    // An interruption is reported once, by the command, not by every step it cut short.
+    if (isInterruption(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     sink?.({ kind: 'step-failed', step, durationMs: Date.now() - started, error: message });
     throw error;

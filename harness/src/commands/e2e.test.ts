@@ -3,9 +3,11 @@
  * the service's api, kv-writer and vector-indexer as real processes in the
  * state dir .soma/test-harness-e2e): the e2e command from a stopped target,
  * runs where the pipeline really loses data or gains a phantom, re-checking a
- * past run, the external target, an invalid scenario and report rebuilding.
- * The tests share the target and run in order.
+ * past run, the external target, an invalid scenario, a run interrupted by
+ * SIGINT, an API that needs a token, and report rebuilding. The tests share
+ * the target and run in order.
  */
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../cli.js';
+import { sleep } from '../process/daemon.js';
 import { createProgressWriter } from '../progress.js';
 import { createLocalTarget } from '../targets/local/index.js';
 import { validateSummary } from '../report/write-report.js';
@@ -30,7 +33,7 @@ interface CliResult {
   stderr: string;
 }
 
-async function runCli(argv: string[]): Promise<CliResult> {
+async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -43,6 +46,7 @@ async function runCli(argv: string[]): Promise<CliResult> {
   const code = await main(argv, {
     stdout,
     stderr,
+    env,
     signal: new AbortController().signal,
     progress: createProgressWriter({ stream: stderr }),
   });
@@ -67,6 +71,7 @@ async function runningComponents(): Promise<string[]> {
 }
 
 let bulkRunId = '';
+const API_TOKEN = `e2e-token-${process.pid}`;
 
 before(async () => {
   await runCli(['down', '--state-dir', STATE_DIR, '--quiet']);
@@ -212,7 +217,8 @@ test('breached threshold exits 1 naming figure and limit', async () => {
 
 test('saturated harness CPU exits 4 and prints the summary as JSON', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'soma-invalid-run-')), 'saturated.yaml');
-  writeFileSync(file, 'name: saturated\nload: { engine: chunked, items: 40, chunkSize: 20 }\nvalidity: { maxHarnessCpu: 0.000001 }\n');
+  // 60 items at 25 items/s last about 2.4 s, longer than the minimum window over which saturation is judged.
+  writeFileSync(file, 'name: saturated\nload: { engine: chunked, items: 60, chunkSize: 5, rate: 25 }\nvalidity: { maxHarnessCpu: 0.000001 }\n');
   const result = await runCli(['run', file, ...STATE_ARGS, '--json']);
 
   assert.equal(result.code, 4, result.stdout);
@@ -220,6 +226,18 @@ test('saturated harness CPU exits 4 and prints the summary as JSON', async () =>
   assert.equal(summary.verdict, 'invalid');
   assert.match(summary.scenarios[0]?.invalidReasons[0] ?? '', /^the load generator saturated its CPU: the harness used [0-9.]+ cores on average during the load \(limit 0\.000001\)/);
   assert.deepEqual(summary.scenarios[0]?.verification.reconciliation.discrepancies, []);
+});
+
+test('short run records harness CPU without judging it', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'soma-short-run-')), 'short.yaml');
+  writeFileSync(file, 'name: short\nload: { engine: chunked, items: 40, chunkSize: 20 }\nvalidity: { maxHarnessCpu: 0.000001 }\n');
+  const result = await runCli(['run', file, ...STATE_ARGS, '--json']);
+
+  assert.equal(result.code, 0, result.stdout);
+  const scenario = (JSON.parse(result.stdout) as RunSummary).scenarios[0];
+  assert.deepEqual(scenario?.invalidReasons, []);
+  assert.ok((scenario?.harness.cpuMs ?? 0) > 0, 'the CPU is recorded');
+  assert.match(scenario?.harness.cpuNotJudged ?? '', /^harness CPU not judged: the load lasted \d+\.\d s with \d+ CPU sample\(s\), and saturation is judged only over at least 2 s and 4 samples$/);
 });
 
 test('verify re-checks past runs against the stores', async () => {
@@ -252,10 +270,96 @@ test('external target runs a scenario against the same deployment', async () => 
   assert.equal(summaryFrom(result).summary.environment.target, 'external');
 });
 
+test('SIGINT during a run exits 130 and leaves the target running', async () => {
+  const before = await localTarget().status();
+  const file = join(mkdtempSync(join(tmpdir(), 'soma-interrupt-')), 'slow.yaml');
+  writeFileSync(file, 'name: slow\nload: { engine: chunked, items: 400, chunkSize: 10, rate: 40 }\n');
+  const child = spawn(process.execPath, ['harness/bin/soma-harness.mjs', 'run', file, ...STATE_ARGS], {
+    cwd: ROOT_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += String(chunk)));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+  const exited = new Promise<number | null>((resolveExit) => child.on('close', (code) => resolveExit(code)));
+  try {
+    // Interrupt once the load has acknowledged its first items.
+    for (let i = 0; i < 600 && !/^load slow {2}\d+\/400/m.test(stderr); i++) await sleep(100);
+    assert.match(stderr, /^load slow {2}\d+\/400/m, `the load started; stderr:\n${stderr}`);
+    child.kill('SIGINT');
+    const code = await exited;
+
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /^interrupted by SIGINT \(exit 130\)$/m);
+    assert.equal(stderr.split('\n').filter((line) => line.startsWith('interrupted by')).length, 1, stderr);
+    assert.match(stderr, /^■ load slow {2}interrupted: /m);
+    assert.doesNotMatch(stderr, /^✔ (load|verify) slow/m, 'no ✔ for an interrupted phase');
+    assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+    assert.match(stdout, /^INTERRUPTED\s+slow: \d+\/400 acknowledged/m);
+    assert.match(stdout, /^verdict: interrupted \(exit 130\)$/m);
+    const { summary } = summaryFrom({ code: code ?? -1, stdout, stderr });
+    assert.equal(summary.exitCode, 130);
+    assert.deepEqual(validateSummary(summary, ROOT_DIR), []);
+    const after = await localTarget().status();
+    assert.deepEqual(after.map((row) => [row.name, row.state, row.pid]), before.map((row) => [row.name, row.state, row.pid]), 'the running target is left as it was');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('up with a new API token restarts only the service', async () => {
+  const before = await localTarget().status();
+  const result = await runCli(['up', '--state-dir', STATE_DIR], { ...process.env, SOMA_API_TOKEN: API_TOKEN });
+  assert.equal(result.code, 0, result.stderr);
+
+  const after = await localTarget().status();
+  const pidOf = (rows: typeof before, name: string) => rows.find((row) => row.name === name)?.pid;
+  for (const name of ['postgres', 'kafka', 'qdrant']) assert.equal(pidOf(after, name), pidOf(before, name), `${name} keeps running`);
+  for (const name of ['api', 'kv-writer', 'vector-indexer']) {
+    assert.notEqual(pidOf(after, name), pidOf(before, name), `${name} is restarted`);
+    assert.match(result.stderr, new RegExp(`^⚠ ${name}: its settings differ from those it was started with \\(SOMA_API_TOKEN set now\\); restarting it$`, 'm'));
+  }
+  assert.doesNotMatch(readFileSync(join(STATE_DIR, 'state.json'), 'utf8'), new RegExp(API_TOKEN), 'the token is not written to the state file');
+
+  const again = await runCli(['up', '--state-dir', STATE_DIR], { ...process.env, SOMA_API_TOKEN: API_TOKEN });
+  assert.match(again.stderr, /api: reusing pid/);
+});
+
+test('run without the API token exits 2 naming SOMA_API_TOKEN', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'soma-auth-')), 'auth.yaml');
+  writeFileSync(file, 'name: needs-token\nload: { engine: chunked, items: 40, chunkSize: 20 }\n');
+  const { SOMA_API_TOKEN: _unset, ...withoutToken } = process.env;
+
+  const missing = await runCli(['run', file, ...STATE_ARGS], withoutToken);
+  assert.equal(missing.code, 2, missing.stdout);
+  assert.match(missing.stdout, /^ERROR\s+needs-token: 0\/40 acknowledged/m);
+  assert.match(
+    missing.stderr,
+    /^error: needs-token: every request \(2 of 2\) was answered with HTTP 401 SOMA_ERR_AUTH_MISSING_TOKEN: .*the API requires a bearer token and the harness sent none; set SOMA_API_TOKEN to the API's token/m,
+  );
+  assert.doesNotMatch(missing.stdout, /too little data|saturated/);
+  assert.match(missing.stderr, /^⚠ api: reusing pid \d+, which runs with other settings than this environment's \(SOMA_API_TOKEN no longer set\); `soma-harness up` restarts it with them$/m);
+
+  const wrong = await runCli(['run', file, ...STATE_ARGS], { ...withoutToken, SOMA_API_TOKEN: 'not-the-token' });
+  assert.equal(wrong.code, 2, wrong.stdout);
+  assert.match(wrong.stderr, /^error: needs-token: every request \(2 of 2\) was answered with HTTP 403 SOMA_ERR_AUTH_INVALID_TOKEN: .*the API rejected the token in SOMA_API_TOKEN/m);
+
+  const right = await runCli(['run', file, ...STATE_ARGS], { ...withoutToken, SOMA_API_TOKEN: API_TOKEN });
+  assert.equal(right.code, 0, right.stdout);
+});
+
+test('up without the API token restarts the service again', async () => {
+  const { SOMA_API_TOKEN: _unset, ...withoutToken } = process.env;
+  const result = await runCli(['up', '--state-dir', STATE_DIR], withoutToken);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /^⚠ api: its settings differ from those it was started with \(SOMA_API_TOKEN no longer set\); restarting it$/m);
+});
+
 test('report rebuilds every run from its summary', async () => {
   const result = await runCli(['report', '--reports-dir', REPORTS_DIR]);
   assert.equal(result.code, 0, result.stderr);
   const rebuilt = result.stdout.split('\n').filter((line) => line.startsWith('rebuilt ') && line.endsWith('/index.html'));
-  assert.equal(rebuilt.length, 8, result.stdout);
+  assert.equal(rebuilt.length, 13, result.stdout);
   assert.match(readFileSync(join(REPORTS_DIR, 'index.html'), 'utf8'), /fault-phantom/);
 });

@@ -20,7 +20,7 @@ Options:
   --quiet                no progress output
 ${SESSION_HELP}${EXTERNAL_TARGET_HELP}
 Exit codes: as for run (0 passed, 1 threshold, 2 usage or environment,
-3 data invariant, 4 invalid run).
+3 data invariant, 4 invalid run; 130 interrupted).
 `;
 
 async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode> {

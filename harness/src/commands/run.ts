@@ -24,10 +24,11 @@ Options:
   --json                 print summary.json on stdout, no progress output
   --quiet                no progress output
 ${SESSION_HELP}${EXTERNAL_TARGET_HELP}
-Exit codes: 0 passed, 1 a threshold failed, 2 usage or environment error,
+Exit codes: 0 passed, 1 a threshold failed, 2 usage or environment error
+(also every request rejected for one cause, e.g. 401 without SOMA_API_TOKEN),
 3 a data invariant failed (lost, partial, duplicated, phantom, payload
 mismatch, lag not drained), 4 the run is invalid (harness CPU saturated,
-too little data).
+too little data); 130 interrupted by Ctrl-C, with a partial report.
 `;
 
 export const RUN_OPTIONS = {
@@ -61,6 +62,10 @@ export async function runSuiteCommand(suite: Suite, args: ParsedArgs, context: C
     });
     for (const problem of result.schemaProblems) context.stderr.write(`warning: summary.json does not match schemas/report.schema.json: ${problem}\n`);
     context.stdout.write(json ? `${JSON.stringify(result.summary, null, 2)}\n` : formatRunResult(result.summary, result.runDir));
+    // An environment error also goes to stderr, where CI logs and scripts look for it.
+    for (const scenario of result.summary.scenarios) {
+      if (scenario.verdict === 'error' && scenario.reasons[0]) context.stderr.write(`error: ${scenario.name}: ${scenario.reasons[0]}\n`);
+    }
     return result.summary.exitCode as ExitCode;
   } finally {
     await session.release();

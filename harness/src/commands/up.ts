@@ -7,7 +7,10 @@ import type { Command, CommandContext, ParsedArgs } from './types.js';
 const USAGE = `
 Usage: soma-harness up [--target local|kind|external] [options]
 
-Starts the target and prints its endpoints. Running it again reuses what runs.
+Starts the target and prints its endpoints. Running it again reuses what runs;
+on the local target it restarts the service processes (not the backends) when
+the SOMA_* settings they would get differ from those they run with, such as a
+new, changed or removed SOMA_API_TOKEN. \`run\` and \`e2e\` reuse them as found.
 
 Local target (the default): Postgres, Apache Kafka (KRaft) and Qdrant as local
 processes on free 127.0.0.1 ports, then the service processes api, kv-writer
@@ -39,7 +42,7 @@ function formatEndpoints(endpoints: TargetEndpoints): string {
 
 async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode> {
   const target = await targetFromArgs(args, context);
-  const endpoints = await target.up();
+  const endpoints = await target.up({ applySettings: true });
   if (args.values.json) {
     context.stdout.write(`${JSON.stringify(endpoints, null, 2)}\n`);
     return EXIT_PASSED;

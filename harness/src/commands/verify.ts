@@ -24,7 +24,7 @@ Options:
   --quiet                no progress output
 ${SESSION_HELP}${EXTERNAL_TARGET_HELP}
 Exit codes: 0 every invariant holds, 2 usage or environment error, 3 an
-invariant failed.
+invariant failed, 130 interrupted.
 `;
 
 async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode> {
@@ -46,8 +46,9 @@ async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode>
   const session = await openTargetSession(args, context);
   try {
     const status = createLiveStatus(`verify ${runId}`, { stream: context.stderr, enabled: !quiet, env: context.env });
-    const result = await recheckRun(found, session.endpoints, { timeoutMs, onPoll: (text) => status.update(text) });
-    status.done(result.verification.status);
+    const result = await recheckRun(found, session.endpoints, { timeoutMs, onPoll: (text) => status.update(text), signal: context.signal });
+    if (result.verification.status === 'aborted') status.interrupted(`after ${result.verification.polls} polls`);
+    else status.done(result.verification.status);
     if (args.values.json === true) {
       context.stdout.write(`${JSON.stringify({ runId, runDir: found.runDir, verdict: result.judgement.verdict, verification: result.verification }, null, 2)}\n`);
     } else {

@@ -22,6 +22,8 @@ export interface LiveStatus {
   update(text: string): void;
   /** Ends the live line with `text` on its own line. */
   done(text: string): void;
+  /** Ends the live line of a phase that SIGINT or SIGTERM cut short, with `text` and no ✔. */
+  interrupted(text: string): void;
 }
 
 const CLEAR_LINE = '\r\u001b[2K';
@@ -57,6 +59,11 @@ export function createLiveStatus(label: string, options: LiveProgressOptions): L
       if (!options.enabled) return;
       const mark = color ? '\u001b[32m✔\u001b[39m' : '✔';
       options.stream.write(`${tty && drawn ? CLEAR_LINE : ''}${mark} ${prefix}  ${text}\n`);
+    },
+    interrupted(text) {
+      if (!options.enabled) return;
+      const mark = color ? '\u001b[33m■\u001b[39m' : '■';
+      options.stream.write(`${tty && drawn ? CLEAR_LINE : ''}${mark} ${prefix}  interrupted: ${text}\n`);
     },
   };
 }

@@ -54,11 +54,13 @@ code { font-size: 0.85em; background: #f3f4f6; padding: 0 3px; border-radius: 3p
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 0.8rem; font-weight: 600; background: #e5e7eb; }
 .badge-passed { background: #dcfce7; color: #166534; } .badge-failed, .badge-invariant-failed, .badge-error { background: #fee2e2; color: #991b1b; }
 .badge-threshold-failed { background: #ffedd5; color: #9a3412; } .badge-invalid { background: #ede9fe; color: #5b21b6; }
+.badge-interrupted { background: #fef9c3; color: #854d0e; }
 .badge-skipped, .badge-not-measured { background: #f3f4f6; color: #4b5563; }
 .verdict { padding: 16px 20px; border-radius: 8px; margin: 12px 0 20px; border: 2px solid; }
 .verdict .word { font-size: 1.8rem; font-weight: 700; text-transform: uppercase; letter-spacing: 0.03em; }
 .verdict-passed { background: #f0fdf4; border-color: #16a34a; } .verdict-threshold-failed { background: #fff7ed; border-color: #ea580c; }
 .verdict-invariant-failed, .verdict-error { background: #fef2f2; border-color: #dc2626; } .verdict-invalid { background: #f5f3ff; border-color: #7c3aed; }
+.verdict-interrupted { background: #fefce8; border-color: #ca8a04; }
 .scenario-verdict { padding: 8px 12px; border-radius: 6px; border-left: 6px solid; margin: 8px 0; }
 .reasons { margin: 6px 0 0; }
 .chart { margin: 12px 0; min-height: 300px; }

@@ -150,6 +150,19 @@ test('report writer creates every file and the runs index', () => {
   assert.match(createRunDir(reportsDir, summary.suite, new Date('2026-12-04T12:00:00Z')), /20261204-120000-default-2$/);
 });
 
+
+test('schema accepts an interrupted run', () => {
+  const scenario = sampleScenario();
+  scenario.verdict = 'interrupted';
+  scenario.exitCode = 130;
+  scenario.reasons = ['interrupted by SIGINT: the figures cover only the part that ran, and no invariant was judged'];
+  const summary = sampleSummary([scenario]);
+  summary.verdict = 'interrupted';
+  summary.exitCode = 130;
+  assert.deepEqual(validateSummary(summary, ROOT_DIR), []);
+  assert.match(renderRunHtml(summary), /class="verdict verdict-interrupted"/);
+  assert.match(renderJunit(summary), /<failure type="interrupted" message="interrupted \(exit 130\)">/);
+});
 test('html shows verification warnings under the verdict', () => {
   const scenario = sampleScenario();
   scenario.verification.warnings = ['Kafka lag could not be read in 4 of 4 samples (4 in a row, the last one included): broker down'];

@@ -57,6 +57,8 @@ export interface LoadSummary {
 }
 
 export interface HarnessUsage {
+  /** Reason saturation was not judged on this load's CPU (too short a window or too few samples); absent when it was. */
+  cpuNotJudged?: string;
   meanCores: number;
   maxCores: number;
   maxEventLoopDelayP99Ms: number;

@@ -17,7 +17,8 @@ import type { AcknowledgedItem, LoadProgress, LoadResult } from '../load/types.j
 import { createMetricsScraper } from '../verify/metrics-scraper.js';
 import { isHarnessAction, runStoreFault } from '../verify/store-faults.js';
 import { computeFigures, evaluateThresholds } from '../verify/thresholds.js';
-import { assessValidity, exitCodeOf, judgeScenario } from '../verify/verdict.js';
+import { findLoadFailure } from '../verify/load-failure.js';
+import { assessValidity, cpuNotJudgedReason, exitCodeOf, judgeScenario, type ScenarioJudgement } from '../verify/verdict.js';
 import { createVerifier } from '../verify/verifier.js';
 import type { VerificationResult } from '../verify/types.js';
 import { summarizeLoad, type HarnessUsage, type ScenarioSummary } from '../report/summary.js';
@@ -83,6 +84,7 @@ function finalProgress(load: LoadResult): LoadProgress {
 
 function harnessUsage(cpu: CpuSummary, offsetMs: number): HarnessUsage {
   return {
+    cpuNotJudged: cpuNotJudgedReason(cpu),
     meanCores: cpu.meanCores,
     maxCores: cpu.maxCores,
     maxEventLoopDelayP99Ms: cpu.maxEventLoopDelayP99Ms,
@@ -105,6 +107,16 @@ function createActionRunner(options: RunScenarioOptions, runId: string, namespac
     }
     options.progress({ kind: 'info', message: `action ${action.action} at ${action.at}: ${messages.at(-1) ?? 'done'}` });
   };
+}
+
+/**
+ * Returns the judgement of a scenario that SIGINT or SIGTERM cut short. Its checks
+ * are not judged: verification stopped before the consumers caught up, so
+ * acknowledged items would read as lost.
+ */
+function interruptedJudgement(signal: AbortSignal): ScenarioJudgement {
+  const reason = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+  return { verdict: 'interrupted', reasons: [`${reason}: the figures cover only the part that ran, and no invariant was judged`] };
 }
 
 /** Runs one scenario end to end and returns its summary. */
@@ -160,11 +172,14 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       },
     });
     cpu = cpuMonitor.stop();
-    loadStatus.done(formatLoadProgress(finalProgress(load)));
+    if (signal.aborted) loadStatus.interrupted(formatLoadProgress(finalProgress(load)));
+    else loadStatus.done(formatLoadProgress(finalProgress(load)));
     actions = await scheduler.finish(finalProgress(load));
     loadDone = true;
     verification = await verifier.finish(load);
-    verifyStatus.done(`${verification.status} after ${(verification.pollMs / 1000).toFixed(1)} s, ${verification.polls} polls`);
+    const polled = `after ${(verification.pollMs / 1000).toFixed(1)} s, ${verification.polls} polls`;
+    if (verification.status === 'aborted') verifyStatus.interrupted(polled);
+    else verifyStatus.done(`${verification.status} ${polled}`);
   } finally {
     await verifier.close();
   }
@@ -183,13 +198,17 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     ...evaluateThresholds(scenario.thresholds, figures, { failedItems: load.failed.length, rejectedItems: load.rejected.length }),
     ...(load.engineThresholds ?? []),
   ];
+  const loadFailure = findLoadFailure(load, endpoints.target);
   const invalidReasons = [
-    ...assessValidity({ validity: scenario.validity, acknowledgedItems: load.acknowledged.length, cpu, actions, verification }),
+    ...assessValidity({ validity: scenario.validity, acknowledgedItems: load.acknowledged.length, cpu, actions, verification, loadFailure }),
     ...(load.invalidReasons ?? []),
   ];
-  const judgement = judgeScenario(verification.checks, thresholds, invalidReasons, verification.errors);
+  const judgement = signal.aborted
+    ? interruptedJudgement(signal)
+    : judgeScenario(verification.checks, thresholds, invalidReasons, verification.errors, loadFailure);
   const durationMs = Math.round(wallClock() - scenarioStartMs);
-  options.progress({ kind: 'step-done', step: `scenario ${scenario.name}`, durationMs, detail: judgement.verdict });
+  if (signal.aborted) options.progress({ kind: 'step-interrupted', step: `scenario ${scenario.name}`, durationMs });
+  else options.progress({ kind: 'step-done', step: `scenario ${scenario.name}`, durationMs, detail: judgement.verdict });
 
   const summary: ScenarioSummary = {
     name: scenario.name,

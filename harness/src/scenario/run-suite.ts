@@ -93,7 +93,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
     startedAt: startedAt.toISOString(),
     endedAt: endedAt.toISOString(),
     durationMs: endedAt.getTime() - startedAt.getTime(),
-    verdict: scenarios.length < suite.scenarios.length ? combineVerdicts([verdict, 'invalid']) : verdict,
+    verdict: options.signal.aborted ? 'interrupted' : verdict,
     exitCode: 0,
     reasons,
     environment,

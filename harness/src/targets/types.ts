@@ -42,6 +42,12 @@ export interface ComponentStatus {
 export interface UpOptions {
   /** Called for each progress step; see harness/src/progress.ts. */
   onProgress?: (event: import('../progress.js').ProgressEvent) => void;
+  /**
+   * Restart running service processes whose settings differ from this
+   * environment's, as the `up` command does. Without it they are reused as
+   * found, with a warning, so `run` leaves the target as it found it.
+   */
+  applySettings?: boolean;
 }
 
 export interface DownOptions {

@@ -43,7 +43,11 @@ export interface RecheckResult {
 }
 
 /** Verifies the stores against the run's acknowledged items; polls up to `timeoutMs` (default: the run's own). */
-export async function recheckRun(found: FoundRun, endpoints: TargetEndpoints, options: { timeoutMs?: number; onPoll?: (text: string) => void } = {}): Promise<RecheckResult> {
+export async function recheckRun(
+  found: FoundRun,
+  endpoints: TargetEndpoints,
+  options: { timeoutMs?: number; onPoll?: (text: string) => void; signal?: AbortSignal } = {},
+): Promise<RecheckResult> {
   const { scenario } = found;
   const acknowledged = readAcknowledged(join(found.runDir, scenario.acknowledgedFile));
   const now = Date.now();
@@ -76,6 +80,7 @@ export async function recheckRun(found: FoundRun, endpoints: TargetEndpoints, op
     notes: [],
   };
   try {
+    if (options.signal) verifier.start(options.signal);
     const verification = await verifier.finish(load);
     return { verification, judgement: judgeScenario(verification.checks, [], [], verification.errors), acknowledged: acknowledged.length };
   } finally {

@@ -4,10 +4,16 @@ import type { CpuSummary } from '../load/cpu-monitor.js';
 import { sampleScenario } from '../report/summary-fixture.js';
 import { computeFigures, evaluateThresholds } from './thresholds.js';
 import type { InvariantCheck } from './types.js';
-import { assessValidity, combineVerdicts, exitCodeOf, judgeScenario } from './verdict.js';
+import { assessValidity, combineVerdicts, cpuNotJudgedReason, exitCodeOf, judgeScenario, MIN_CPU_SAMPLES, MIN_CPU_WINDOW_MS } from './verdict.js';
 
-function cpu(meanCores: number): CpuSummary {
-  return { wallMs: 1000, cpuMs: meanCores * 1000, meanCores, maxCores: meanCores, maxEventLoopDelayP99Ms: 1, samples: [] };
+/** A CPU summary of a load that lasted `wallMs`, with one sample per 500 ms. */
+function cpu(meanCores: number, wallMs = 5000): CpuSummary {
+  const samples = Array.from({ length: Math.max(1, Math.floor(wallMs / 500)) }, (_, index) => ({
+    tMs: Math.min(wallMs, (index + 1) * 500),
+    cores: meanCores,
+    eventLoopDelayP99Ms: 1,
+  }));
+  return { wallMs, cpuMs: meanCores * wallMs, meanCores, maxCores: meanCores, maxEventLoopDelayP99Ms: 1, samples };
 }
 
 const VALIDITY = { maxHarnessCpu: 0.9, minAcknowledgedItems: 10 };
@@ -36,6 +42,39 @@ test('saturated harness CPU makes the run invalid', () => {
   const reasons = assessValidity({ validity: VALIDITY, acknowledgedItems: 1000, cpu: cpu(0.95), actions: [], verification });
   assert.equal(reasons.length, 1);
   assert.match(reasons[0] ?? '', /^the load generator saturated its CPU: the harness used 0\.95 cores on average during the load \(limit 0\.9\)/);
+});
+
+test('harness CPU of a short load is not judged', () => {
+  const short = cpu(1.4, 100);
+  const reasons = assessValidity({ validity: VALIDITY, acknowledgedItems: 1000, cpu: short, actions: [], verification });
+  assert.deepEqual(reasons, []);
+  assert.equal(
+    cpuNotJudgedReason(short),
+    'harness CPU not judged: the load lasted 0.1 s with 1 CPU sample(s), and saturation is judged only over at least 2 s and 4 samples',
+  );
+});
+
+test('harness CPU with too few samples is not judged', () => {
+  const sparse = { ...cpu(1.4, 3000), samples: cpu(1.4, 1500).samples };
+  assert.deepEqual(assessValidity({ validity: VALIDITY, acknowledgedItems: 1000, cpu: sparse, actions: [], verification }), []);
+  assert.match(cpuNotJudgedReason(sparse) ?? '', /lasted 3\.0 s with 3 CPU sample\(s\)/);
+});
+
+test('harness CPU over the minimum window is judged', () => {
+  const minimal = cpu(1.4, MIN_CPU_WINDOW_MS);
+  assert.equal(minimal.samples.length, MIN_CPU_SAMPLES);
+  assert.equal(cpuNotJudgedReason(minimal), undefined);
+  assert.equal(assessValidity({ validity: VALIDITY, acknowledgedItems: 1000, cpu: minimal, actions: [], verification }).length, 1);
+});
+
+test('load failure replaces the data and CPU verdicts', () => {
+  const loadFailure = 'every request (2 of 2) was answered with HTTP 401 SOMA_ERR_AUTH_MISSING_TOKEN: token missing: set SOMA_API_TOKEN';
+  const reasons = assessValidity({ validity: VALIDITY, acknowledgedItems: 0, cpu: cpu(1.4), actions: [], verification, loadFailure });
+  assert.deepEqual(reasons, []);
+  const judgement = judgeScenario([check('items.lost', 'passed')], [], reasons, [], loadFailure);
+  assert.equal(judgement.verdict, 'error');
+  assert.equal(exitCodeOf(judgement.verdict), 2);
+  assert.deepEqual(judgement.reasons, [loadFailure]);
 });
 
 test('too few acknowledged items make the run invalid', () => {

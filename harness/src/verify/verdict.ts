@@ -6,6 +6,7 @@
  * does not excuse a lost item.
  */
 import {
+  EXIT_INTERRUPTED,
   EXIT_INVARIANT_FAILED,
   EXIT_PASSED,
   EXIT_RUN_INVALID,
@@ -19,9 +20,10 @@ import type { ValiditySpec } from '../scenario/types.js';
 import type { ThresholdResult } from './thresholds.js';
 import type { InvariantCheck, VerificationResult } from './types.js';
 
-export type Verdict = 'passed' | 'threshold-failed' | 'invariant-failed' | 'invalid' | 'error';
+/** `interrupted`: SIGINT or SIGTERM stopped the run, so nothing it measured is judged. */
+export type Verdict = 'passed' | 'threshold-failed' | 'invariant-failed' | 'invalid' | 'error' | 'interrupted';
 
-const PRECEDENCE: readonly Verdict[] = ['error', 'invariant-failed', 'invalid', 'threshold-failed', 'passed'];
+const PRECEDENCE: readonly Verdict[] = ['interrupted', 'error', 'invariant-failed', 'invalid', 'threshold-failed', 'passed'];
 
 const EXIT_CODES: Record<Verdict, ExitCode> = {
   passed: EXIT_PASSED,
@@ -29,6 +31,7 @@ const EXIT_CODES: Record<Verdict, ExitCode> = {
   error: EXIT_USAGE,
   'invariant-failed': EXIT_INVARIANT_FAILED,
   invalid: EXIT_RUN_INVALID,
+  interrupted: EXIT_INTERRUPTED,
 };
 
 export function exitCodeOf(verdict: Verdict): ExitCode {
@@ -40,24 +43,45 @@ export function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
   return PRECEDENCE.find((verdict) => verdicts.includes(verdict)) ?? 'passed';
 }
 
+/**
+ * The harness CPU is judged only over a load of at least this long. Over a
+ * shorter window the start-up work of the first requests (module loading,
+ * JIT compilation, connection set-up) dominates the mean: a 0.1 s run can
+ * show more than one core without being limited by the harness.
+ */
+export const MIN_CPU_WINDOW_MS = 2000;
+/** ...and with at least this many CPU samples (one per 500 ms by default). */
+export const MIN_CPU_SAMPLES = 4;
+
+/** Returns why the harness CPU of this load is too thin to judge saturation on, or undefined when it can be judged. */
+export function cpuNotJudgedReason(cpu: CpuSummary): string | undefined {
+  if (cpu.wallMs >= MIN_CPU_WINDOW_MS && cpu.samples.length >= MIN_CPU_SAMPLES) return undefined;
+  return (
+    `harness CPU not judged: the load lasted ${(cpu.wallMs / 1000).toFixed(1)} s with ${cpu.samples.length} CPU sample(s), ` +
+    `and saturation is judged only over at least ${MIN_CPU_WINDOW_MS / 1000} s and ${MIN_CPU_SAMPLES} samples`
+  );
+}
+
 export interface ValidityInputs {
   validity: ValiditySpec;
   acknowledgedItems: number;
   cpu: CpuSummary;
   actions: readonly ActionRecord[];
   verification: VerificationResult;
+  /** Set when every request failed for the same cause; then the amount of data and the CPU are not judged. */
+  loadFailure?: string;
 }
 
 /** Reasons that make a run invalid; empty when it is valid. */
 export function assessValidity(inputs: ValidityInputs): string[] {
   const reasons: string[] = [];
   const { validity, cpu } = inputs;
-  if (inputs.acknowledgedItems < validity.minAcknowledgedItems) {
+  if (inputs.loadFailure === undefined && inputs.acknowledgedItems < validity.minAcknowledgedItems) {
     reasons.push(
       `too little data to judge: ${inputs.acknowledgedItems} items acknowledged, at least ${validity.minAcknowledgedItems} needed`,
     );
   }
-  if (cpu.meanCores >= validity.maxHarnessCpu) {
+  if (inputs.loadFailure === undefined && cpuNotJudgedReason(cpu) === undefined && cpu.meanCores >= validity.maxHarnessCpu) {
     reasons.push(
       `the load generator saturated its CPU: the harness used ${cpu.meanCores} cores on average during the load (limit ${validity.maxHarnessCpu}), so the numbers measure the harness, not the service`,
     );
@@ -75,16 +99,22 @@ export interface ScenarioJudgement {
   reasons: string[];
 }
 
-/** Judges one scenario from its checks, thresholds and validity. */
+/**
+ * Judges one scenario from its checks, thresholds and validity. A
+ * `loadFailure` (every request failed for one cause, see load-failure.ts) is
+ * an environment error and leads the reasons.
+ */
 export function judgeScenario(
   checks: readonly InvariantCheck[],
   thresholds: readonly ThresholdResult[],
   invalidReasons: readonly string[],
   errors: readonly string[],
+  loadFailure?: string,
 ): ScenarioJudgement {
   const failedChecks = checks.filter((check) => check.status === 'failed');
   const failedThresholds = thresholds.filter((threshold) => threshold.status === 'failed');
   const reasons = [
+    ...(loadFailure === undefined ? [] : [loadFailure]),
     ...errors.map((error) => `store error: ${error}`),
     ...failedChecks.map((check) => check.message),
     ...invalidReasons,
@@ -92,7 +122,7 @@ export function judgeScenario(
   ];
   const countsUnreadable = checks.some((check) => check.name.endsWith('.count') && check.evidence.found === -1);
   const verdicts: Verdict[] = [];
-  if (countsUnreadable) verdicts.push('error');
+  if (countsUnreadable || loadFailure !== undefined) verdicts.push('error');
   if (failedChecks.length > 0) verdicts.push('invariant-failed');
   if (invalidReasons.length > 0) verdicts.push('invalid');
   if (failedThresholds.length > 0) verdicts.push('threshold-failed');

@@ -22,6 +22,8 @@ export interface StartContext {
   saveState(): void;
   /** Ports already given to other components of this state dir. */
   takenPorts: Set<number>;
+  /** Restart a running component whose settings changed (UpOptions.applySettings); else reuse it with a warning. */
+  applySettings?: boolean;
 }
 
 /**
@@ -37,4 +39,10 @@ export interface LocalComponent {
   findMissingTools(context: StartContext): Promise<MissingTool[]>;
   start(context: StartContext, previous: ComponentRecord | undefined): Promise<ComponentRecord>;
   probe(record: ComponentRecord): Promise<boolean>;
+  /**
+   * Returns how the settings this call of `up` would start the component
+   * with differ from those of the running `record`, or undefined when they
+   * match. A component without this method is reused whatever its settings.
+   */
+  settingsChange?(record: ComponentRecord, context: StartContext): string | undefined;
 }

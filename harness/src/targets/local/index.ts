@@ -6,7 +6,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { usageError } from '../../exit-codes.js';
+import { InterruptedError, usageError } from '../../exit-codes.js';
 import { isPidAlive, stopProcess } from '../../process/daemon.js';
 import { runStep, type ProgressSink } from '../../progress.js';
 import type { TargetOptions } from '../index.js';
@@ -75,15 +75,21 @@ export class LocalTarget implements Target {
   async up(options: UpOptions = {}): Promise<TargetEndpoints> {
     const progress = options.onProgress ?? this.progress;
     return withStateLock(this.stateDir, LOCK_TIMEOUT_MS, async () => {
-      const context = this.createContext(progress);
+      const context = { ...this.createContext(progress), applySettings: options.applySettings === true };
       const services = this.wantedServices(progress);
       const missing = (await Promise.all([...BACKEND_COMPONENTS, ...services].map((name) => this.components[name].findMissingTools(context)))).flat();
       if (missing.length > 0) {
         throw usageError(`missing tools for the local target:\n${formatMissingTools(missing)}`, 'install the packages above and run up again');
       }
 
-      await this.startGroup(BACKEND_COMPONENTS, context);
-      if (services.length > 0) await this.startGroup(services, context);
+      const started = new Set<ComponentName>();
+      try {
+        await this.startGroup(BACKEND_COMPONENTS, context, started);
+        if (services.length > 0) await this.startGroup(services, context, started);
+      } catch (error) {
+        if (!context.signal?.aborted) throw error;
+        throw await this.undoInterruptedUp(started, context);
+      }
       return this.endpoints(context.state);
     });
   }
@@ -150,7 +156,7 @@ export class LocalTarget implements Target {
         return;
       }
       const context = this.createContext(this.progress, signal);
-      await this.ensureRunning(component, context);
+      await this.ensureRunning(component, context, new Set());
     });
   }
 
@@ -195,37 +201,82 @@ export class LocalTarget implements Target {
     return [...SERVICE_COMPONENTS];
   }
 
-  /** Starts the components in parallel; reports every failure and throws the first. */
-  private async startGroup(names: readonly ComponentName[], context: StartContext): Promise<void> {
-    const results = await Promise.allSettled(names.map((name) => this.ensureRunning(name, context)));
+  /**
+   * Starts the components in parallel; reports every failure and throws the
+   * first. After an interruption it reports nothing, because the interrupted
+   * `up` reports once what it stopped.
+   */
+  private async startGroup(names: readonly ComponentName[], context: StartContext, started: Set<ComponentName>): Promise<void> {
+    context.signal?.throwIfAborted();
+    const results = await Promise.allSettled(names.map((name) => this.ensureRunning(name, context, started)));
     const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failures.length === 0) return;
+    if (context.signal?.aborted) throw context.signal.reason;
     for (const failure of failures.slice(1)) {
       context.progress({ kind: 'warn', message: failure.reason instanceof Error ? failure.reason.message : String(failure.reason) });
-    }
-    if (context.signal?.aborted) {
-      context.progress({ kind: 'warn', message: 'interrupted: run `soma-harness down --target local` to stop what was started' });
     }
     throw failures[0]?.reason;
   }
 
-  /** Reuses a component whose PID is alive and which responds; otherwise starts or restarts it. */
-  private async ensureRunning(name: ComponentName, context: StartContext): Promise<ComponentRecord> {
+  /**
+   * Stops the components that an interrupted `up` started, services first,
+   * and returns the error that ends the command. Components that were
+   * already running before are left running.
+   */
+  private async undoInterruptedUp(started: ReadonlySet<ComponentName>, context: StartContext): Promise<InterruptedError> {
+    const reason = context.signal?.reason instanceof Error ? context.signal.reason.message : 'interrupted';
+    const save = () => writeState(this.stateDir, context.state);
+    const services = SERVICE_COMPONENTS.filter((name) => started.has(name));
+    const backends = BACKEND_COMPONENTS.filter((name) => started.has(name));
+    await Promise.all(services.map((name) => this.stopComponent(name, context.state, save)));
+    await Promise.all(backends.map((name) => this.stopComponent(name, context.state, save)));
+    const stopped = [...services, ...backends];
+    return new InterruptedError(
+      stopped.length === 0
+        ? `${reason}: up started no process, so nothing was stopped`
+        : `${reason}: stopped ${stopped.join(', ')}, which this up had started`,
+    );
+  }
+
+  /**
+   * Reuses a component whose PID is alive, which responds and whose settings
+   * are unchanged; otherwise starts or restarts it. A component whose
+   * process this call spawned is added to `started`.
+   */
+  private async ensureRunning(name: ComponentName, context: StartContext, started: Set<ComponentName>): Promise<ComponentRecord> {
     const component = this.components[name];
     const previous = context.state.components[name];
     if (previous?.pid && isPidAlive(previous.pid)) {
-      if (await component.probe(previous)) {
+      const responds = await component.probe(previous);
+      const settingsChange = responds ? component.settingsChange?.(previous, context) : undefined;
+      if (responds && settingsChange !== undefined && !context.applySettings) {
+        context.progress({
+          kind: 'warn',
+          message: `${name}: reusing pid ${previous.pid}, which runs with other settings than this environment's (${settingsChange}); \`soma-harness up\` restarts it with them`,
+        });
+        return previous;
+      }
+      if (responds && settingsChange === undefined) {
         context.progress({ kind: 'info', message: `${name}: reusing pid ${previous.pid} on ${previous.address}` });
         return previous;
       }
-      context.progress({ kind: 'warn', message: `${name}: pid ${previous.pid} is alive but does not respond on port ${previous.port}; restarting it` });
+      const restartReason = responds
+        ? `its settings differ from those it was started with (${settingsChange})`
+        : `pid ${previous.pid} is alive but does not respond on port ${previous.port}`;
+      context.progress({ kind: 'warn', message: `${name}: ${restartReason}; restarting it` });
       await stopProcess(previous.pid, { signal: component.stopSignal, graceMs: component.stopGraceMs });
     }
     if (previous) {
       context.takenPorts.delete(previous.port);
       for (const port of Object.values(previous.extraPorts ?? {})) context.takenPorts.delete(port);
     }
-    return runStep(context.progress, `start ${name}`, () => component.start(context, previous), (record) => `${record.address}${record.pid ? ` (pid ${record.pid})` : ''}`);
+    context.signal?.throwIfAborted();
+    try {
+      return await runStep(context.progress, `start ${name}`, () => component.start(context, previous), (record) => `${record.address}${record.pid ? ` (pid ${record.pid})` : ''}`);
+    } finally {
+      const pid = context.state.components[name]?.pid;
+      if (pid !== undefined && pid !== previous?.pid) started.add(name);
+    }
   }
 
   private async stopComponent(name: ComponentName, state: LocalState, save: () => void, signal?: NodeJS.Signals): Promise<void> {

@@ -260,6 +260,7 @@ export function createKafkaComponent(): LocalComponent {
         await formatStorage(java, libs, propertiesPath, context.state.kafkaClusterId, context);
       }
 
+      context.signal?.throwIfAborted();
       const daemon = spawnDaemon({
         command: java,
         args: [

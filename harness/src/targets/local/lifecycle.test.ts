@@ -1,8 +1,9 @@
 /**
- * The local target's lifecycle against real processes in a state dir of its
+ * The local target's lifecycle against real processes in state dirs of its
  * own: up, reuse, stop/start actions, down, up again with data kept, a
- * component that dies, and down --purge. Backends only: the service has its
- * own tests.
+ * component that dies and down --purge on the backends alone; then, with the
+ * service processes, an up interrupted while they start and a down that
+ * leaves no process of the six behind.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -231,7 +232,7 @@ describe('local target after an interrupted up', () => {
       assert.ok(recorded.length > 0, `up recorded a PID before the interrupt; stderr:\n${stderr}`);
       child.kill('SIGINT');
       const code = await exited;
-      assert.notEqual(code, 0, 'an interrupted up fails');
+      assert.equal(code, 130, `an interrupted up exits 130; stderr:\n${stderr}`);
       assert.match(stderr, /received SIGINT, cleaning up/);
 
       const pids = recordedPids(statePath);
@@ -245,7 +246,74 @@ describe('local target after an interrupted up', () => {
   });
 });
 
-function recordedPids(statePath: string): number[] {
+describe('local target with the service', () => {
+  const stateDir = join(ROOT_DIR, '.soma', `test-service-lifecycle-${process.pid}`);
+  const statePath = join(stateDir, 'state.json');
+
+  after(async () => {
+    await runCli(['down', '--state-dir', stateDir, '--purge']);
+  });
+
+  test('SIGINT while the service starts stops everything up started', async () => {
+    const child = spawn(process.execPath, ['harness/bin/soma-harness.mjs', 'up', '--state-dir', stateDir], {
+      cwd: ROOT_DIR,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+    const exited = new Promise<number | null>((resolveExit) => child.on('close', (code) => resolveExit(code)));
+    try {
+      // Interrupt once a service process is recorded, while the service processes start.
+      let services: number[] = [];
+      for (let i = 0; i < 600 && services.length === 0; i++) {
+        await sleep(100);
+        if (existsSync(statePath)) services = recordedPids(statePath, ['api', 'kv-writer', 'vector-indexer']);
+      }
+      assert.ok(services.length > 0, `up recorded a service PID before the interrupt; stderr:\n${stderr}`);
+      const pids = recordedPids(statePath);
+      child.kill('SIGINT');
+      const code = await exited;
+
+      assert.equal(code, 130, stderr);
+      for (const pid of [...pids, ...recordedPids(statePath)]) assert.equal(isPidAlive(pid), false, `pid ${pid} is gone`);
+      assert.deepEqual(recordedPids(statePath), [], 'no PID stays recorded');
+      const interrupted = stderr.split('\n').filter((line) => /interrupted/i.test(line));
+      assert.equal(interrupted.length, 1, `one line says the up was interrupted:\n${stderr}`);
+      assert.match(interrupted[0] ?? '', /^interrupted by SIGINT: stopped (api|kv-writer|vector-indexer), .*postgres.*, which this up had started \(exit 130\)$/);
+      assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+      assert.doesNotMatch(stderr, /^error:/m);
+      const afterSignal = stderr.slice(stderr.indexOf('received SIGINT'));
+      assert.doesNotMatch(afterSignal, /▶ start|… waiting/, 'nothing starts or is awaited after the signal');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  test('down stops the backends and the service processes', async () => {
+    const up = await runCli(['up', '--state-dir', stateDir]);
+    assert.equal(up.code, 0, up.stderr);
+    const rows = JSON.parse((await runCli(['status', '--state-dir', stateDir, '--json'])).stdout) as ComponentStatus[];
+    assert.deepEqual(rows.map((row) => [row.name, row.state]), [
+      ['postgres', 'running'],
+      ['kafka', 'running'],
+      ['qdrant', 'running'],
+      ['api', 'running'],
+      ['kv-writer', 'running'],
+      ['vector-indexer', 'running'],
+    ]);
+    const pids = rows.map((row) => row.pid as number);
+    for (const pid of pids) assert.equal(isPidAlive(pid), true, `pid ${pid} runs before down`);
+
+    const down = await runCli(['down', '--state-dir', stateDir]);
+    assert.equal(down.code, 0, down.stderr);
+    for (const pid of pids) assert.equal(isPidAlive(pid), false, `pid ${pid} is gone`);
+  });
+});
+
+function recordedPids(statePath: string, names?: string[]): number[] {
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as { components: Record<string, { pid?: number }> };
-  return Object.values(state.components).map((record) => record.pid).filter((pid): pid is number => pid !== undefined);
+  return Object.entries(state.components)
+    .filter(([name]) => names === undefined || names.includes(name))
+    .map(([, record]) => record.pid)
+    .filter((pid): pid is number => pid !== undefined);
 }

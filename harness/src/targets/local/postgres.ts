@@ -136,6 +136,7 @@ export function createPostgresComponent(): LocalComponent {
 
       const port = await choosePort(previous?.port, context.takenPorts);
       context.takenPorts.add(port);
+      context.signal?.throwIfAborted();
       const daemon = spawnDaemon({
         command: binaries.postgres,
         args: [

@@ -86,6 +86,7 @@ async function answersReadyz(baseUrl: string): Promise<boolean> {
 function spawnQdrant(mode: QdrantMode, python: string | undefined, port: number, grpcPort: number, baseDir: string, context: StartContext, logPath: string) {
   const storage = join(baseDir, 'storage');
   mkdirSync(storage, { recursive: true });
+  context.signal?.throwIfAborted();
   if (mode.kind === 'binary') {
     return spawnDaemon({
       command: mode.path,

@@ -28,10 +28,14 @@ export async function waitUntilReady(wait: ReadinessWait): Promise<void> {
   const started = Date.now();
   wait.progress({ kind: 'wait', what: awaited, timeoutMs: wait.timeoutMs });
   while (Date.now() - started < wait.timeoutMs) {
+    wait.signal?.throwIfAborted();
     if (wait.daemon.exit || !isPidAlive(wait.daemon.pid)) {
       throw await startFailure(wait, `${wait.component} exited during start-up${describeExit(wait.daemon)}`);
     }
-    if (await wait.probe().catch(() => false)) {
+    const ready = await wait.probe().catch(() => false);
+    // A signal that arrived during the probe ends the wait, even when the probe succeeded.
+    wait.signal?.throwIfAborted();
+    if (ready) {
       wait.progress({ kind: 'wait-done', what: awaited, durationMs: Date.now() - started });
       return;
     }

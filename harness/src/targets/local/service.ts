@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENV_KEYS } from '../../../../service/src/config.js';
 import { spawnDaemon } from '../../process/daemon.js';
 import { choosePort } from '../../process/ports.js';
 import type { LocalComponent, StartContext } from './component.js';
@@ -43,6 +45,40 @@ export function serviceEnv(name: ServiceComponentName, port: number, state: Loca
   };
 }
 
+/** The settings a service process was started with, without their values. */
+export interface ServiceSettings {
+  /** sha256 over every variable the service reads (config.ts ENV_KEYS) that is set, as sorted key=value lines. */
+  hash: string;
+  /** Names of those variables, sorted. */
+  keys: string[];
+}
+
+/**
+ * Summarises the environment of a service process. Only the hash of the
+ * values is kept, so a token never reaches the state file, yet a changed
+ * SOMA_API_TOKEN changes the hash.
+ */
+export function serviceSettings(env: NodeJS.ProcessEnv): ServiceSettings {
+  const keys = ENV_KEYS.filter((key) => env[key] !== undefined).sort();
+  const hash = createHash('sha256');
+  for (const key of keys) hash.update(`${key}=${env[key] ?? ''}\n`);
+  return { hash: hash.digest('hex'), keys: [...keys] };
+}
+
+/** Describes how the settings in `previous` differ from `current` by variable name, e.g. "SOMA_API_TOKEN set now". */
+export function describeSettingsChange(previous: ComponentRecord, current: ServiceSettings): string {
+  if (!previous.settingsHash) return 'it was started without a record of its settings';
+  const before = new Set(previous.settingsKeys ?? []);
+  const now = new Set(current.keys);
+  const added = current.keys.filter((key) => !before.has(key));
+  const removed = [...before].filter((key) => !now.has(key));
+  const parts = [
+    ...(added.length > 0 ? [`${added.join(', ')} set now`] : []),
+    ...(removed.length > 0 ? [`${removed.join(', ')} no longer set`] : []),
+  ];
+  return parts.length > 0 ? parts.join(', ') : 'the value of a SOMA_* setting changed';
+}
+
 async function answers(url: string): Promise<boolean> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -75,18 +111,23 @@ export function createServiceComponent(name: ServiceComponentName): LocalCompone
       mkdirSync(baseDir, { recursive: true });
       const port = await choosePort(previous?.port, context.takenPorts);
       context.takenPorts.add(port);
+      const env = serviceEnv(name, port, context.state, context.env);
+      context.signal?.throwIfAborted();
       const daemon = spawnDaemon({
         command: process.execPath,
         args: ['--import', 'tsx', SERVICE_ENTRY],
         cwd: context.rootDir,
-        env: serviceEnv(name, port, context.state, context.env),
+        env,
         logPath,
       });
       const address = `http://127.0.0.1:${port}`;
+      const settings = serviceSettings(env);
       const record: ComponentRecord = {
         name, port, address, pid: daemon.pid, logPath, managed: true,
         flavour: `node ${SERVICE_ENTRY} (${Object.entries(ROLES[name]).map(([k, v]) => `${k}=${v}`).join(' ')})`,
         startedAt: new Date().toISOString(),
+        settingsHash: settings.hash,
+        settingsKeys: settings.keys,
       };
       context.state.components[name] = record;
       context.saveState();
@@ -99,5 +140,10 @@ export function createServiceComponent(name: ServiceComponentName): LocalCompone
     },
 
     probe: (record) => answers(readinessUrl(name, record.address)),
+
+    settingsChange(record, context) {
+      const current = serviceSettings(serviceEnv(name, record.port, context.state, context.env));
+      return record.settingsHash === current.hash ? undefined : describeSettingsChange(record, current);
+    },
   };
 }

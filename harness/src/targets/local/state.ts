@@ -30,6 +30,10 @@ export interface ComponentRecord {
   /** Kind of process, e.g. "qdrant-edge stand-in (qdrant-edge-py 0.9.0)" or "kafka 3.9.1 (jars from Maven, 58 files)". */
   flavour?: string;
   startedAt?: string;
+  /** Service processes: sha256 of the settings they were started with (see service.ts serviceSettings); never the values. */
+  settingsHash?: string;
+  /** Service processes: names of the settings variables that were set. */
+  settingsKeys?: string[];
 }
 
 export interface LocalState {
