@@ -134,7 +134,9 @@ export default async function globalSetup(): Promise<void> {
       '--reports-dir', REPORTS_DIR,
     ];
 
-    const passed = await runHarness(['run', 'default', ...targetArgs], harnessLog);
+    // The one service process runs the API and both consumers, so its /metrics serves as both sources.
+    const metricsUrls = `api=${apiUrl}/metrics,consumers=${apiUrl}/metrics`;
+    const passed = await runHarness(['run', 'default', ...targetArgs, '--metrics-urls', metricsUrls], harnessLog);
     if (passed.code !== 0) throw new Error(`the default suite exited with ${passed.code}, expected 0:\n${passed.stdout}`);
     const failed = await runHarness(['run', 'fault-phantom', ...targetArgs], harnessLog);
     if (failed.code !== 3) throw new Error(`the phantom suite exited with ${failed.code}, expected 3:\n${failed.stdout}`);

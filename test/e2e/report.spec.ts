@@ -81,6 +81,14 @@ test('passed run shows verdict, tables and drawn charts', async ({ page }, testI
   await expect(page.getByTestId('consistency-bulk-1000')).toContainText('every item');
   await expect(page.getByTestId('latency-bulk-1000')).toContainText(formatNumber(bulk.load.latency.count, 0));
 
+  const consumers = bulk.consumers ?? [];
+  expect(consumers.map((consumer) => consumer.component), 'consumer series in summary.json').toEqual(['consumers']);
+  expect(consumers[0]?.points.some((point) => (point.messagesPerSecond ?? 0) > 0), 'the consumers wrote during the run').toBe(true);
+  const consumerTable = page.getByTestId('consumers-bulk-1000');
+  await expect(consumerTable.locator('tbody tr')).toHaveCount(1);
+  await expect(consumerTable.locator('tbody tr')).toContainText('consumers');
+  await expect(page.getByTestId('chart-consumers-bulk-1000')).toHaveAttribute('data-rendered', 'true');
+
   const charts = page.locator('.chart[data-chart]');
   const count = await charts.count();
   expect(count, 'charts on the page').toBeGreaterThanOrEqual(3);

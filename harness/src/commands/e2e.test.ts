@@ -109,7 +109,31 @@ test('e2e passes the default suite and leaves the target stopped', async () => {
   assert.ok(bulk.verification.consistency.every((store) => store.visible === 1000 && store.method === 'per-item'));
   assert.match(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /<testsuites name="soma-harness default" tests="\d+" failures="0"/);
 
+  assert.match(summary.environment.standIns?.qdrant ?? '', /^soma qdrant-edge stand-in \(qdrant-edge-py [0-9.]+\)$/);
+  assert.match(summary.environment.backendVersions.qdrant ?? '', /stand-in that speaks the REST API of qdrant/);
+  assert.match(readFileSync(join(runDir, 'index.html'), 'utf8'), /data-testid="stand-ins">Stand-in, not the real component: qdrant is soma qdrant-edge stand-in/);
+
+  // The consumers' own /metrics: each wrote the run's items, in batches, to its store.
+  assert.deepEqual(bulk.consumers?.map((consumer) => consumer.component), ['kv-writer', 'vector-indexer']);
+  const written = (component: string, figure: 'messagesPerSecond' | 'postgresWritesPerSecond' | 'qdrantWritesPerSecond') =>
+    bulk.consumers?.find((consumer) => consumer.component === component)?.points.some((point) => (point[figure] ?? 0) > 0);
+  assert.equal(written('kv-writer', 'messagesPerSecond'), true, 'kv-writer consumed messages');
+  assert.equal(written('kv-writer', 'postgresWritesPerSecond'), true, 'kv-writer wrote to Postgres');
+  assert.equal(written('vector-indexer', 'qdrantWritesPerSecond'), true, 'vector-indexer wrote to Qdrant');
+  assert.ok(bulk.consumers?.every((consumer) => consumer.somaMetrics.includes('soma_consumer_batch_size_count')));
+
   assert.deepEqual(await runningComponents(), [], 'e2e stops the target it started');
+});
+
+test('status names the Qdrant stand-in', async () => {
+  const up = await runCli(['up', '--state-dir', STATE_DIR, '--quiet']);
+  assert.equal(up.code, 0, up.stderr);
+  const result = await runCli(['status', '--state-dir', STATE_DIR]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^COMPONENT .* DETAIL$/m);
+  assert.match(result.stdout, /^qdrant +running +\d+ .* qdrant-edge stand-in \(qdrant-edge-py [0-9.]+\)$/m);
+  const down = await runCli(['down', '--state-dir', STATE_DIR, '--quiet']);
+  assert.equal(down.code, 0, down.stderr);
 });
 
 test('invalid scenario exits 2 before any load', async () => {

@@ -8,7 +8,7 @@ const USAGE = `
 Usage: soma-harness status [--target local|kind|external] [options]
 
 Lists each component with its state (running, stopped, dead), port, PID,
-address and log file. Exits with 2 when a component that should run has died,
+address, log file and what runs (a stand-in is named so). Exits with 2 when a component that should run has died,
 and prints the end of its log.
 
 Options:
@@ -24,6 +24,7 @@ const COLUMNS: Array<[string, (row: ComponentStatus) => string]> = [
   ['PID', (row) => (row.pid ? String(row.pid) : '-')],
   ['ADDRESS', (row) => row.address || '-'],
   ['LOG', (row) => row.logPath ?? '-'],
+  ['DETAIL', (row) => row.detail ?? '-'],
 ];
 
 /** Formats components as an aligned plain-text table. */

@@ -175,6 +175,72 @@
       };
     },
 
+    // Per consumer process: messages consumed per second and its own lag gauge.
+    consumers: function (scenario) {
+      var tables = [];
+      var labels = [];
+      (scenario.consumers || []).forEach(function (consumer, index) {
+        var rates = [[], []];
+        var lag = [[], []];
+        consumer.points.forEach(function (point) {
+          rates[0].push(seconds(point.tMs));
+          rates[1].push(point.messagesPerSecond);
+          lag[0].push(seconds(point.tMs));
+          lag[1].push(point.consumerLag);
+        });
+        var color = COLORS[(index * 2) % COLORS.length];
+        tables.push(rates, lag);
+        labels.push(series(consumer.component + ': messages/s', color));
+        labels.push(series(consumer.component + ': lag (messages)', color, 'lag', { dash: [4, 4] }));
+      });
+      return {
+        options: timeOptions(
+          scenario,
+          'Consumers: messages written per second and lag (their /metrics)',
+          [{ label: 'messages/s', scale: 'y' }, { label: 'lag (messages)', scale: 'lag', side: 1, grid: { show: false } }],
+          labels,
+        ),
+        data: uPlot.join(tables),
+      };
+    },
+
+    // Per consumer process: mean batch size, and mean batch and store write times.
+    'consumer-latency': function (scenario) {
+      var tables = [];
+      var labels = [];
+      (scenario.consumers || []).forEach(function (consumer, index) {
+        var color = COLORS[(index * 2 + 1) % COLORS.length];
+        var columns = [
+          { key: 'meanBatchSize', label: 'mean batch size', scale: 'size', dash: null },
+          { key: 'batchMeanMs', label: 'batch time (ms)', scale: 'ms', dash: [4, 4] },
+          { key: 'postgresWriteMeanMs', label: 'Postgres write (ms)', scale: 'ms', dash: [1, 3] },
+          { key: 'qdrantWriteMeanMs', label: 'Qdrant write (ms)', scale: 'ms', dash: [8, 3] },
+        ];
+        columns.forEach(function (column) {
+          var present = consumer.points.some(function (point) {
+            return point[column.key] !== null;
+          });
+          if (!present) return;
+          var table = [[], []];
+          consumer.points.forEach(function (point) {
+            table[0].push(seconds(point.tMs));
+            table[1].push(point[column.key]);
+          });
+          tables.push(table);
+          labels.push(series(consumer.component + ': ' + column.label, color, column.scale, column.dash ? { dash: column.dash } : undefined));
+        });
+      });
+      return {
+        options: timeOptions(
+          scenario,
+          'Consumers: batch size, batch time and store write time (means per interval)',
+          [{ label: 'messages per batch', scale: 'size' }, { label: 'ms', scale: 'ms', side: 1, grid: { show: false } }],
+          labels,
+        ),
+        data: tables.length > 0 ? uPlot.join(tables) : [[]],
+      };
+    },
+
     stores: function (scenario) {
       var points = scenario.verification.countSeries;
       var xs = [];

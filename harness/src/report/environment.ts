@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { TargetEndpoints } from '../targets/types.js';
 import { redactUrl } from '../verify/postgres-store.js';
+import { describeQdrant, fetchQdrantInfo } from './qdrant-info.js';
 import type { EnvironmentInfo } from './summary.js';
 
 function git(rootDir: string, args: string[]): string | null {
@@ -40,28 +41,18 @@ async function postgresVersion(url: string): Promise<string | undefined> {
   }
 }
 
-async function qdrantVersion(url: string, apiKey?: string): Promise<string | undefined> {
-  try {
-    const response = await fetch(url.replace(/\/+$/, '') + '/', {
-      headers: apiKey ? { 'api-key': apiKey } : {},
-      signal: AbortSignal.timeout(3000),
-    });
-    const body = (await response.json()) as { version?: string; title?: string };
-    return body.version ? `${body.title ?? 'qdrant'} ${body.version}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Collects the environment; a backend that cannot be reached is left out of backendVersions. */
 export async function collectEnvironment(rootDir: string, endpoints: TargetEndpoints, command: string): Promise<EnvironmentInfo> {
   const [postgres, qdrant] = await Promise.all([
     endpoints.postgresUrl ? postgresVersion(endpoints.postgresUrl) : undefined,
-    endpoints.qdrantUrl ? qdrantVersion(endpoints.qdrantUrl, endpoints.qdrantApiKey) : undefined,
+    endpoints.qdrantUrl ? fetchQdrantInfo(endpoints.qdrantUrl, endpoints.qdrantApiKey) : undefined,
   ]);
   const backendVersions: Record<string, string> = {};
   if (postgres) backendVersions.postgres = postgres;
-  if (qdrant) backendVersions.qdrant = qdrant;
+  const qdrantVersion = qdrant ? describeQdrant(qdrant) : undefined;
+  if (qdrantVersion) backendVersions.qdrant = qdrantVersion;
+  const standIns: Record<string, string> = {};
+  if (qdrant?.standIn) standIns.qdrant = qdrant.standIn;
   const status = git(rootDir, ['status', '--porcelain', '--untracked-files=no']);
   return {
     target: endpoints.target,
@@ -79,6 +70,7 @@ export async function collectEnvironment(rootDir: string, endpoints: TargetEndpo
     gitSha: git(rootDir, ['rev-parse', 'HEAD']),
     gitDirty: status === null ? null : status.length > 0,
     backendVersions,
+    standIns,
     command,
   };
 }

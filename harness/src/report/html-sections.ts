@@ -232,6 +232,56 @@ function throughputSection(scenario: ScenarioSummary): string {
   return section('Throughput over time', chartDiv('throughput', scenario));
 }
 
+function mean(values: readonly (number | null)[]): number | null {
+  const present = values.filter((value): value is number => value !== null);
+  return present.length === 0 ? null : present.reduce((sum, value) => sum + value, 0) / present.length;
+}
+
+function maximum(values: readonly (number | null)[]): number | null {
+  const present = values.filter((value): value is number => value !== null);
+  return present.length === 0 ? null : Math.max(...present);
+}
+
+/** Renders the consumer processes' /metrics: a table of their figures over the run and two charts on the shared time axis. */
+function consumersBlock(scenario: ScenarioSummary): string {
+  const consumers = scenario.consumers ?? [];
+  if (consumers.length === 0) {
+    return `<p class="note" data-testid="consumers-note-${escapeHtml(scenario.name)}">No consumer /metrics were scraped: the target names no consumer metrics URLs${
+      scenario.consumers === undefined ? ' (this summary predates consumer scraping)' : ''
+    }.</p>`;
+  }
+  const table = renderTable(
+    consumers,
+    [
+      { header: 'Consumer', cell: (row) => `<code>${escapeHtml(row.component)}</code>` },
+      { header: 'Messages/s (mean)', cell: (row) => formatNumber(mean(row.points.map((point) => point.messagesPerSecond)), 1), numeric: true },
+      { header: 'Batch size (mean)', cell: (row) => formatNumber(mean(row.points.map((point) => point.meanBatchSize)), 1), numeric: true },
+      { header: 'Batch time (max of means)', cell: (row) => formatMs(maximum(row.points.map((point) => point.batchMeanMs))), numeric: true },
+      { header: 'Postgres write (max of means)', cell: (row) => formatMs(maximum(row.points.map((point) => point.postgresWriteMeanMs))), numeric: true },
+      { header: 'Qdrant write (max of means)', cell: (row) => formatMs(maximum(row.points.map((point) => point.qdrantWriteMeanMs))), numeric: true },
+      { header: 'Peak lag', cell: (row) => formatNumber(maximum(row.points.map((point) => point.consumerLag)), 0), numeric: true },
+      {
+        header: 'Scraped from',
+        cell: (row) =>
+          `<span class="where">${escapeHtml(row.source)}</span> ${row.points.length} interval(s)${row.failures ? `, ${row.failures} failed (${escapeHtml(row.lastError ?? '')})` : ''}`,
+      },
+    ],
+    `consumers-${scenario.name}`,
+    'Consumer processes (their own /metrics)',
+  );
+  const points = Math.max(...consumers.map((consumer) => consumer.points.length));
+  if (points < MIN_SERIES_POINTS) {
+    return `${table}${renderNoData(`chart-consumers-${scenario.name}`, `Only ${points} interval(s) scraped from the consumers, too few to draw them over time.`)}`;
+  }
+  const timed = consumers.some((consumer) =>
+    consumer.points.some((point) => [point.meanBatchSize, point.batchMeanMs, point.postgresWriteMeanMs, point.qdrantWriteMeanMs].some((value) => value !== null)),
+  );
+  const latency = timed
+    ? chartDiv('consumer-latency', scenario)
+    : renderNoData(`chart-consumer-latency-${scenario.name}`, 'The consumers wrote no batch while they were scraped, so there are no batch sizes or write times to draw.');
+  return `${table}${chartDiv('consumers', scenario)}${latency}`;
+}
+
 function timelineSection(scenario: ScenarioSummary): string {
   const counts = scenario.verification.countSeries.length;
   const serverPoints = scenario.server.points.length;
@@ -271,7 +321,9 @@ function timelineSection(scenario: ScenarioSummary): string {
     : '';
   return section(
     'Client, server and stores on one timeline',
-    `<p class="note">All charts share the time axis (seconds since the scenario started) and the cursor. Harness CPU: mean ${formatNumber(scenario.harness.meanCores, 2)} cores during the load, max ${formatNumber(scenario.harness.maxCores, 2)}.</p>${actions}${scrapeNote}${serverChart}${storesChart}${cpuChart}`,
+    `<p class="note">All charts share the time axis (seconds since the scenario started) and the cursor. Harness CPU: mean ${formatNumber(scenario.harness.meanCores, 2)} cores during the load, max ${formatNumber(scenario.harness.maxCores, 2)}${
+      scenario.harness.cpuNotJudged ? `; ${escapeHtml(scenario.harness.cpuNotJudged)}` : ''
+    }.</p>${actions}${scrapeNote}${serverChart}${consumersBlock(scenario)}${storesChart}${cpuChart}`,
   );
 }
 

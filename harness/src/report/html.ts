@@ -97,8 +97,10 @@ function renderOverview(summary: RunSummary): string {
 
 function renderEnvironment(summary: RunSummary): string {
   const env = summary.environment;
+  const standIns = Object.entries(env.standIns ?? {}).map(([name, standIn]): [string, string] => [`${name} (stand-in)`, standIn]);
   const rows: [string, string][] = [
     ['Target', env.target],
+    ...standIns,
     ['API', env.apiUrl],
     ['Postgres', env.postgres],
     ['Qdrant', env.qdrantUrl],
@@ -112,13 +114,17 @@ function renderEnvironment(summary: RunSummary): string {
     ['Scenario files', summary.files.join(', ')],
   ];
   const table = renderTable(rows, [{ header: 'Setting', cell: (row) => escapeHtml(row[0]) }, { header: 'Value', cell: (row) => escapeHtml(row[1]) }], 'environment');
+  const standInNote =
+    standIns.length > 0
+      ? `<p class="note" data-testid="stand-ins">Stand-in, not the real component: ${Object.entries(env.standIns ?? {}).map(([name, standIn]) => `${escapeHtml(name)} is ${escapeHtml(standIn)}`).join('; ')}.</p>`
+      : '';
   const settings = summary.scenarios
     .map((scenario) => `<details><summary>Settings of ${escapeHtml(scenario.name)}</summary><pre>${escapeHtml(JSON.stringify(scenario.settings, null, 2))}</pre></details>`)
     .join('\n');
   const logs = summary.logs.length
     ? `<p>Logs: ${summary.logs.map((log) => `<a href="${escapeHtml(log)}">${escapeHtml(log)}</a>`).join(', ')}</p>`
     : '<p>No logs were collected from the target.</p>';
-  return `<h2 id="environment">Environment</h2>${table}${settings}${logs}`;
+  return `<h2 id="environment">Environment</h2>${standInNote}${table}${settings}${logs}`;
 }
 
 /** Renders the complete, self-contained report page. */

@@ -150,6 +150,35 @@ test('report writer creates every file and the runs index', () => {
   assert.match(createRunDir(reportsDir, summary.suite, new Date('2026-12-04T12:00:00Z')), /20261204-120000-default-2$/);
 });
 
+test('html names the Qdrant stand-in in the environment', () => {
+  const html = renderRunHtml(sampleSummary());
+  assert.match(html, /data-testid="stand-ins">Stand-in, not the real component: qdrant is soma qdrant-edge stand-in \(qdrant-edge-py 0\.9\.0\)\.<\/p>/);
+  assert.match(html, /<td>qdrant \(stand-in\)<\/td><td>soma qdrant-edge stand-in \(qdrant-edge-py 0\.9\.0\)<\/td>/);
+  assert.match(html, /<td>qdrant version<\/td><td>soma qdrant-edge stand-in \(qdrant-edge-py 0\.9\.0\), a stand-in that speaks the REST API of qdrant - vector search engine 1\.19\.0<\/td>/);
+});
+
+test('html without stand-ins has no stand-in note', () => {
+  const summary = sampleSummary();
+  delete summary.environment.standIns;
+  assert.deepEqual(validateSummary(summary, ROOT_DIR), [], 'older summaries without standIns stay valid');
+  assert.doesNotMatch(renderRunHtml(summary), /data-testid="stand-ins"/);
+});
+
+test('html shows each consumer next to the API', () => {
+  const html = renderRunHtml(sampleSummary());
+  const table = html.slice(html.indexOf('data-testid="consumers-bulk-1000"'), html.indexOf('</table>', html.indexOf('data-testid="consumers-bulk-1000"')));
+  assert.match(table, /<code>kv-writer<\/code><\/td><td class="num">360<\/td><td class="num">90<\/td><td class="num">9\.5 ms<\/td><td class="num">6\.25 ms<\/td><td class="num">-<\/td><td class="num">40<\/td>/);
+  assert.match(table, /<code>vector-indexer<\/code><\/td><td class="num">333\.3<\/td>/);
+  assert.match(html, /class="chart" data-chart="consumers" data-scenario="bulk-1000"/);
+  assert.match(html, /class="chart" data-chart="consumer-latency" data-scenario="bulk-1000"/);
+  assert.ok(html.indexOf('data-chart="server"') < html.indexOf('data-chart="consumers"'), 'the consumers follow the API on the timeline');
+});
+
+test('html without consumer metrics says so', () => {
+  const scenario = sampleScenario();
+  scenario.consumers = [];
+  assert.match(renderRunHtml(sampleSummary([scenario])), /data-testid="consumers-note-bulk-1000">No consumer \/metrics were scraped/);
+});
 
 test('schema accepts an interrupted run', () => {
   const scenario = sampleScenario();
@@ -163,6 +192,15 @@ test('schema accepts an interrupted run', () => {
   assert.match(renderRunHtml(summary), /class="verdict verdict-interrupted"/);
   assert.match(renderJunit(summary), /<failure type="interrupted" message="interrupted \(exit 130\)">/);
 });
+
+test('html shows why the harness CPU was not judged', () => {
+  const scenario = sampleScenario();
+  scenario.harness.cpuNotJudged = 'harness CPU not judged: the load lasted 0.1 s with 1 CPU sample(s), and saturation is judged only over at least 2 s and 4 samples';
+  const summary = sampleSummary([scenario]);
+  assert.deepEqual(validateSummary(summary, ROOT_DIR), []);
+  assert.match(renderRunHtml(summary), /max 0\.35; harness CPU not judged: the load lasted 0\.1 s with 1 CPU sample\(s\)/);
+});
+
 test('html shows verification warnings under the verdict', () => {
   const scenario = sampleScenario();
   scenario.verification.warnings = ['Kafka lag could not be read in 4 of 4 samples (4 in a row, the last one included): broker down'];

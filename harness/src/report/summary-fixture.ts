@@ -5,12 +5,33 @@
  * schemas/report.schema.json.
  */
 import { createLatencyHistogram, recordLatencyMs, summarizeLatency } from '../load/latency.js';
+import type { ConsumerMetricsPoint } from '../verify/metrics-scraper.js';
 import type { RunSummary, ScenarioSummary } from './summary.js';
 
 function latency(values: number[]) {
   const histogram = createLatencyHistogram();
   for (const value of values) recordLatencyMs(histogram, value);
   return summarizeLatency(histogram);
+}
+
+/** Builds one interval of a consumer's /metrics; unnamed figures are null, lag 40 messages. */
+function consumerPoint(tMs: number, figures: Partial<ConsumerMetricsPoint>): ConsumerMetricsPoint {
+  return {
+    tMs,
+    messagesPerSecond: null,
+    batchesPerSecond: 4,
+    meanBatchSize: null,
+    batchMeanMs: 9.5,
+    postgresWritesPerSecond: figures.postgresWriteMeanMs === undefined ? null : 4,
+    postgresWriteMeanMs: null,
+    qdrantWritesPerSecond: figures.qdrantWriteMeanMs === undefined ? null : 4,
+    qdrantWriteMeanMs: null,
+    writeFailuresPerSecond: 0,
+    consumerLag: 40,
+    cpuCores: 0.3,
+    residentMemoryMb: 110,
+    ...figures,
+  };
 }
 
 /** Builds a passing scenario with 1000 items, two stores and lag that drained. */
@@ -152,6 +173,30 @@ export function sampleScenario(name = 'bulk-1000'): ScenarioSummary {
       failures: 0,
       somaMetrics: ['soma_items_accepted_total'],
     },
+    consumers: [
+      {
+        component: 'kv-writer',
+        source: 'http://127.0.0.1:9596/metrics',
+        points: [
+          consumerPoint(500, { messagesPerSecond: 280, meanBatchSize: 70, postgresWriteMeanMs: 4.5 }),
+          consumerPoint(1000, { messagesPerSecond: 410, meanBatchSize: 102.5, postgresWriteMeanMs: 6.25 }),
+          consumerPoint(1500, { messagesPerSecond: 390, meanBatchSize: 97.5, postgresWriteMeanMs: 5 }),
+        ],
+        failures: 0,
+        somaMetrics: ['soma_consumer_batch_size', 'soma_postgres_write_duration_seconds'],
+      },
+      {
+        component: 'vector-indexer',
+        source: 'http://127.0.0.1:9597/metrics',
+        points: [
+          consumerPoint(500, { messagesPerSecond: 250, meanBatchSize: 62.5, qdrantWriteMeanMs: 12 }),
+          consumerPoint(1000, { messagesPerSecond: 400, meanBatchSize: 100, qdrantWriteMeanMs: 17.5 }),
+          consumerPoint(1500, { messagesPerSecond: 350, meanBatchSize: 87.5, qdrantWriteMeanMs: 15 }),
+        ],
+        failures: 0,
+        somaMetrics: ['soma_consumer_batch_size', 'soma_qdrant_write_duration_seconds'],
+      },
+    ],
     acknowledgedFile: `acks/${name}.ndjson`,
   };
 }
@@ -185,7 +230,8 @@ export function sampleSummary(scenarios: ScenarioSummary[] = [sampleScenario()])
       cpus: 2,
       gitSha: '0123456789abcdef0123456789abcdef01234567',
       gitDirty: false,
-      backendVersions: { postgres: '15.8' },
+      backendVersions: { postgres: '15.8', qdrant: 'soma qdrant-edge stand-in (qdrant-edge-py 0.9.0), a stand-in that speaks the REST API of qdrant - vector search engine 1.19.0' },
+      standIns: { qdrant: 'soma qdrant-edge stand-in (qdrant-edge-py 0.9.0)' },
       command: 'soma-harness run default',
     },
     scenarios,

@@ -10,7 +10,7 @@ import type { LatencySummary } from '../load/latency.js';
 import type { ThroughputBucket } from '../load/throughput.js';
 import type { ChunkOutcome, FailedItem, LoadResult, RejectedItem, RequestCounts } from '../load/types.js';
 import type { ActionSpec, LoadSpec, Thresholds, ValiditySpec, VerifySpec } from '../scenario/types.js';
-import type { ServerMetricsSeries } from '../verify/metrics-scraper.js';
+import type { ConsumerMetricsSeries, ServerMetricsSeries } from '../verify/metrics-scraper.js';
 import type { Figures, ThresholdResult } from '../verify/thresholds.js';
 import type { VerificationResult } from '../verify/types.js';
 import type { Verdict } from '../verify/verdict.js';
@@ -37,6 +37,8 @@ export interface EnvironmentInfo {
   gitDirty: boolean | null;
   /** Versions the backends report, e.g. {postgres: "PostgreSQL 15.8 ...", qdrant: "1.12.0"}. */
   backendVersions: Record<string, string>;
+  /** Backends that are stand-ins for the real component, by name, e.g. {qdrant: "soma qdrant-edge stand-in (qdrant-edge-py 0.9.0)"}; absent in older summaries. */
+  standIns?: Record<string, string>;
   command: string;
 }
 
@@ -93,7 +95,10 @@ export interface ScenarioSummary {
   thresholds: ThresholdResult[];
   figures: Figures;
   harness: HarnessUsage;
+  /** The API's /metrics over the run. */
   server: ServerMetricsSeries;
+  /** Each consumer process's /metrics over the run (absent in summaries written before consumers were scraped). */
+  consumers?: ConsumerMetricsSeries[];
   /** Acknowledged items, one JSON object per line, relative to the run directory. */
   acknowledgedFile: string;
 }

@@ -14,7 +14,7 @@ import { createLoadEngine } from '../load/engines.js';
 import { summarizeLatency } from '../load/latency.js';
 import { createLiveStatus, formatLoadProgress, type LiveProgressOptions } from '../load/live-progress.js';
 import type { AcknowledgedItem, LoadProgress, LoadResult } from '../load/types.js';
-import { createMetricsScraper } from '../verify/metrics-scraper.js';
+import { createMetricsScraper, metricsUrlsOf } from '../verify/metrics-scraper.js';
 import { isHarnessAction, runStoreFault } from '../verify/store-faults.js';
 import { computeFigures, evaluateThresholds } from '../verify/thresholds.js';
 import { findLoadFailure } from '../verify/load-failure.js';
@@ -44,7 +44,7 @@ export interface ScenarioRun {
   acknowledged: AcknowledgedItem[];
 }
 
-/** Scrapes of the API's /metrics per second are cheap next to the load, and short runs still get a few points. */
+/** Two scrapes of each process's /metrics per second are cheap next to the load, and short runs still get a few points. */
 const METRICS_SCRAPE_INTERVAL_MS = 500;
 
 function wallClock(): number {
@@ -132,7 +132,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const scenarioStartMs = wallClock();
   options.progress({ kind: 'step-start', step: `scenario ${scenario.name}`, detail: `run_id ${runId}, namespace ${namespace}, seed ${spec.seed}` });
   const cpuMonitor = startCpuMonitor();
-  const scraper = createMetricsScraper(endpoints.apiUrl, scenarioStartMs, METRICS_SCRAPE_INTERVAL_MS);
+  const scraper = createMetricsScraper(metricsUrlsOf(endpoints), scenarioStartMs, METRICS_SCRAPE_INTERVAL_MS);
   scraper.start();
   const verifyStatus = createLiveStatus(`verify ${scenario.name}`, options.live);
   let loadDone = false;
@@ -183,7 +183,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   } finally {
     await verifier.close();
   }
-  const server = await scraper.stop();
+  const { server, consumers } = await scraper.stop();
 
   const latency = summarizeLatency(load.latency);
   const loadSummary = summarizeLoad(load, latency, scenarioStartMs);
@@ -230,6 +230,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     figures,
     harness: harnessUsage(cpu, 0),
     server,
+    consumers,
     acknowledgedFile: options.acknowledgedFile,
   };
   return { summary, acknowledged: load.acknowledged };

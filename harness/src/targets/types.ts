@@ -24,6 +24,13 @@ export interface TargetEndpoints {
   consumerGroups: string[];
   /** Namespace (and Qdrant collection) that scenarios write to unless they name one. */
   namespace: string;
+  /**
+   * Prometheus /metrics URL per service component, e.g. {api, kv-writer,
+   * vector-indexer}, scraped during a run. `api` gives the request figures;
+   * every other entry is a consumer whose batches, writes and lag are
+   * scraped. Undefined means only `${apiUrl}/metrics`.
+   */
+  metricsUrls?: Record<string, string>;
 }
 
 /** One running component of a target, as `status --json` prints it. */

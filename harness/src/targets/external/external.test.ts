@@ -92,3 +92,39 @@ test('external target starts nothing and collects no logs', async () => {
   assert.deepEqual(await target.collectLogs('/tmp/unused'), []);
   assert.equal(target.runAction, undefined);
 });
+
+test('metrics urls come from the flag or the environment', () => {
+  const required = { SOMA_API_URL: 'http://127.0.0.1:9595', SOMA_POSTGRES_URL: 'postgres://p', SOMA_QDRANT_URL: 'http://q' };
+  assert.equal(resolveExternalEndpoints(options({}, required)).metricsUrls, undefined, 'optional: none given');
+  const fromEnv = resolveExternalEndpoints(options({}, { ...required, SOMA_METRICS_URLS: 'api=http://127.0.0.1:9595/metrics, kv-writer=http://127.0.0.1:9596/metrics' }));
+  assert.deepEqual(fromEnv.metricsUrls, { api: 'http://127.0.0.1:9595/metrics', 'kv-writer': 'http://127.0.0.1:9596/metrics' });
+  const fromFlag = resolveExternalEndpoints(
+    options({ 'metrics-urls': 'vector-indexer=http://127.0.0.1:9597/metrics' }, { ...required, SOMA_METRICS_URLS: 'api=http://ignored/metrics' }),
+  );
+  assert.deepEqual(fromFlag.metricsUrls, { 'vector-indexer': 'http://127.0.0.1:9597/metrics' });
+});
+
+test('malformed metrics urls entry is named', () => {
+  const required = { SOMA_API_URL: 'http://127.0.0.1:9595', SOMA_POSTGRES_URL: 'postgres://p', SOMA_QDRANT_URL: 'http://q' };
+  for (const entry of ['http://127.0.0.1:9596/metrics', 'kv-writer=not-a-url', 'kv writer=http://h/metrics']) {
+    assert.throws(
+      () => resolveExternalEndpoints(options({ 'metrics-urls': entry }, required)),
+      (error: unknown) => error instanceof HarnessError && error.exitCode === EXIT_USAGE && error.message === `--metrics-urls entry "${entry}" is not name=URL`,
+      entry,
+    );
+  }
+});
+
+test('status names a Qdrant stand-in', async () => {
+  const backends = await getBackends();
+  const target = createExternalTarget(
+    options({
+      'api-url': `http://127.0.0.1:${await closedPort()}`,
+      'postgres-url': backends.postgresUrl,
+      'qdrant-url': backends.qdrantUrl,
+    }),
+  );
+  const qdrant = (await target.status()).find((row) => row.name === 'qdrant');
+  assert.equal(qdrant?.state, 'running');
+  assert.match(qdrant?.detail ?? '', /^HTTP 200; soma qdrant-edge stand-in \(qdrant-edge-py [0-9.]+\), a stand-in that speaks the REST API of qdrant - vector search engine [0-9.]+$/);
+});

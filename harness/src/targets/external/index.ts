@@ -7,6 +7,7 @@ import type { ParseArgsConfig } from 'node:util';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { usageError } from '../../exit-codes.js';
+import { describeQdrant, fetchQdrantInfo } from '../../report/qdrant-info.js';
 import { redactUrl } from '../../verify/postgres-store.js';
 import type { TargetOptions } from '../index.js';
 import type { ComponentStatus, Target, TargetEndpoints } from '../types.js';
@@ -27,6 +28,7 @@ export const EXTERNAL_TARGET_OPTIONS: NonNullable<ParseArgsConfig['options']> = 
   topic: { type: 'string' },
   'consumer-groups': { type: 'string' },
   namespace: { type: 'string' },
+  'metrics-urls': { type: 'string' },
 };
 
 /** Help text for the flags above, shared by the commands that accept them. */
@@ -39,6 +41,9 @@ External target (--target external): endpoints of a running deployment.
   --topic NAME           topic the API produces to          (SOMA_KAFKA_TOPIC, default ${DEFAULT_TOPIC})
   --consumer-groups LIST groups whose lag must drain        (default ${DEFAULT_GROUPS.join(',')}; SOMA_KV_GROUP, SOMA_VECTOR_GROUP)
   --namespace NAME       default namespace (collection)     (SOMA_DEFAULT_NAMESPACE, default ${DEFAULT_NAMESPACE})
+  --metrics-urls LIST    /metrics to scrape, name=URL,...   (SOMA_METRICS_URLS; optional, default the API's;
+                         e.g. api=http://h:9595/metrics,kv-writer=http://h:9596/metrics; every name
+                         but api is read as a consumer: its batches, writes and lag)
   The API token is read from SOMA_API_TOKEN only, so it never shows in the process list.
 `;
 
@@ -60,6 +65,31 @@ function flagValue(options: TargetOptions, name: string): string | undefined {
 
 function split(list: string | undefined): string[] {
   return (list ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+}
+
+/** Parses `name=URL,...` of --metrics-urls or SOMA_METRICS_URLS; undefined when not given. */
+export function parseMetricsUrls(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const urls: Record<string, string> = {};
+  for (const entry of split(text)) {
+    const separator = entry.indexOf('=');
+    const name = separator > 0 ? entry.slice(0, separator).trim() : '';
+    const url = entry.slice(separator + 1).trim();
+    let protocol = '';
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      // Reported below with the entry.
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || (protocol !== 'http:' && protocol !== 'https:')) {
+      throw usageError(
+        `--metrics-urls entry "${entry}" is not name=URL`,
+        'pass component names and http(s) URLs, e.g. --metrics-urls api=http://127.0.0.1:9595/metrics,kv-writer=http://127.0.0.1:9596/metrics',
+      );
+    }
+    urls[name] = url;
+  }
+  return urls;
 }
 
 /** Resolves endpoints from flags first, then the environment; names every missing required one. */
@@ -92,6 +122,7 @@ export function resolveExternalEndpoints(options: TargetOptions): TargetEndpoint
     topic: flagValue(options, 'topic') ?? env.SOMA_KAFKA_TOPIC ?? DEFAULT_TOPIC,
     consumerGroups: groups.length > 0 ? groups : [env.SOMA_KV_GROUP ?? DEFAULT_GROUPS[0], env.SOMA_VECTOR_GROUP ?? DEFAULT_GROUPS[1]] as string[],
     namespace: flagValue(options, 'namespace') ?? env.SOMA_DEFAULT_NAMESPACE ?? DEFAULT_NAMESPACE,
+    metricsUrls: parseMetricsUrls(flagValue(options, 'metrics-urls') ?? env.SOMA_METRICS_URLS),
   };
 }
 
@@ -193,13 +224,14 @@ export class ExternalTarget implements Target {
 
   async status(): Promise<ComponentStatus[]> {
     const endpoints = resolveExternalEndpoints(this.options);
-    const results = await probeEndpoints(endpoints);
+    const [results, qdrant] = await Promise.all([probeEndpoints(endpoints), fetchQdrantInfo(endpoints.qdrantUrl, endpoints.qdrantApiKey, PROBE_TIMEOUT_MS)]);
+    const qdrantDetail = qdrant ? describeQdrant(qdrant) : undefined;
     return results.map((result) => ({
       name: result.name,
       address: result.address,
       port: portOf(result.address),
       state: result.ok ? 'running' : 'dead',
-      detail: result.detail,
+      detail: result.name === 'qdrant' && qdrantDetail ? `${result.detail}; ${qdrantDetail}` : result.detail,
     }));
   }
 

@@ -135,6 +135,10 @@ export function createKindTarget(options: KindTargetOptions): Target {
       topic: DEFAULT_TOPIC,
       consumerGroups: [...DEFAULT_GROUPS],
       namespace: DEFAULT_NAMESPACE,
+      // NOTE: only the API's /metrics is scraped on kind: the consumer pods
+      // have no port-forward, so their batches, writes and lag are not on
+      // the report's timeline.
+      metricsUrls: { api: `http://127.0.0.1:${port('api')}/metrics` },
     };
   }
 

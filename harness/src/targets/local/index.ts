@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { InterruptedError, usageError } from '../../exit-codes.js';
 import { isPidAlive, stopProcess } from '../../process/daemon.js';
 import { runStep, type ProgressSink } from '../../progress.js';
+import { fetchQdrantInfo } from '../../report/qdrant-info.js';
 import type { TargetOptions } from '../index.js';
 import type { ComponentStatus, DownOptions, Target, TargetAction, TargetEndpoints, UpOptions } from '../types.js';
 import type { LocalComponent, MissingTool, StartContext } from './component.js';
@@ -37,6 +38,17 @@ export interface LocalTargetOptions extends TargetOptions {
 /** Cache of downloads shared by all state dirs: `SOMA_CACHE_DIR`, else ~/.cache/soma. */
 export function resolveCacheDir(env: NodeJS.ProcessEnv): string {
   return resolve(env.SOMA_CACHE_DIR ?? join(homedir(), '.cache', 'soma'));
+}
+
+/**
+ * Describes a running Qdrant by how it was started, and names a stand-in
+ * that its flavour does not, such as a stand-in behind QDRANT_URL.
+ */
+async function describeRunningQdrant(record: ComponentRecord): Promise<string | undefined> {
+  if (record.flavour?.includes('stand-in')) return record.flavour;
+  const info = await fetchQdrantInfo(record.address, undefined, 2000);
+  if (!info?.standIn) return record.flavour;
+  return `${record.flavour ?? 'qdrant'}; stand-in: ${info.standIn}`;
 }
 
 function formatMissingTools(missing: MissingTool[]): string {
@@ -117,14 +129,15 @@ export class LocalTarget implements Target {
     for (const name of ALL_COMPONENTS) {
       const record = state.components[name];
       if (!record) continue;
+      const componentState = await this.componentState(record);
       rows.push({
         name,
         address: record.address,
         port: record.port,
         pid: record.pid,
         logPath: record.logPath,
-        state: await this.componentState(record),
-        detail: record.flavour,
+        state: componentState,
+        detail: name === 'qdrant' && componentState === 'running' ? await describeRunningQdrant(record) : record.flavour,
       });
     }
     return rows;
@@ -312,6 +325,11 @@ export class LocalTarget implements Target {
 
   private endpoints(state: LocalState): TargetEndpoints {
     const { postgres, kafka, qdrant, api } = state.components;
+    const metricsUrls: Record<string, string> = {};
+    for (const name of SERVICE_COMPONENTS) {
+      const record = state.components[name];
+      if (record) metricsUrls[name] = `${record.address}/metrics`;
+    }
     return {
       target: 'local',
       // Empty when the service components were not started (--backends-only or no service yet).
@@ -324,6 +342,7 @@ export class LocalTarget implements Target {
       topic: this.env.SOMA_KAFKA_TOPIC ?? KAFKA_TOPIC,
       consumerGroups: [this.env.SOMA_KV_GROUP ?? KV_GROUP, this.env.SOMA_VECTOR_GROUP ?? VECTOR_GROUP],
       namespace: this.env.SOMA_DEFAULT_NAMESPACE ?? DEFAULT_NAMESPACE,
+      metricsUrls: Object.keys(metricsUrls).length > 0 ? metricsUrls : undefined,
     };
   }
 }
