@@ -19,8 +19,8 @@ function formatCommandList(): string {
     'Commands:',
     ...lines,
     '',
-    'Run `soma-harness <command> --help` (or `soma-harness help <command>`) for the options of one command,',
-    'and `soma-harness --version` for the version.',
+    'Run `soma-harness <command> --help` or `soma-harness help <command>` for the',
+    'options of one command, and `soma-harness --version` for the version.',
     'Exit codes: 0 passed, 1 threshold failed, 2 usage or environment error,',
     '            3 data invariant failed, 4 run invalid; 130 interrupted (Ctrl-C).',
   ].join('\n');
