@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startDirectApp, type DirectApp } from './support/apps.js';
-import { countPoints, countRows, postJson, queryRows, testBackends, uniqueName } from './support/backends.js';
+import { countPoints, countRows, listPointIds, postJson, queryRows, testBackends, uniqueName } from './support/backends.js';
 
 const ITEMS = 1000;
 const CHUNK = 100;
@@ -24,7 +24,7 @@ after(async () => {
   await direct.close();
 });
 
-/** Even indexes are flat items, odd ones coordinate items; both carry the run id. */
+/** Builds flat items at even indexes and coordinate items at odd ones, all with the run id. */
 function itemsFor(runId: string): Record<string, unknown>[] {
   return Array.from({ length: ITEMS }, (_, index) =>
     index % 2 === 0
@@ -43,29 +43,6 @@ async function postInChunks(items: Record<string, unknown>[]): Promise<{ status:
   return responses;
 }
 
-async function pointIdsOf(runId: string): Promise<string[]> {
-  const ids: string[] = [];
-  let offset: unknown = null;
-  do {
-    const response = await fetch(`${backends.qdrantUrl}/collections/${direct.namespace}/points/scroll`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        limit: 500,
-        offset,
-        with_payload: ['id'],
-        with_vector: false,
-        filter: { must: [{ key: 'run_id', match: { value: runId } }] },
-      }),
-    });
-    assert.equal(response.status, 200);
-    const body = (await response.json()) as { result: { points: { payload: { id: string } }[]; next_page_offset: unknown } };
-    ids.push(...body.result.points.map((point) => point.payload.id));
-    offset = body.result.next_page_offset ?? null;
-  } while (offset !== null);
-  return ids;
-}
-
 test('direct mode stores 1000 items of both shapes exactly once', async () => {
   const runId = uniqueName('run');
   const items = itemsFor(runId);
@@ -81,7 +58,7 @@ test('direct mode stores 1000 items of both shapes exactly once', async () => {
 
   const rows = await queryRows<{ id: string }>(backends.postgresUrl, 'SELECT id FROM public.kv_store WHERE run_id = $1 ORDER BY id', [runId]);
   assert.deepEqual(rows.map((row) => row.id), [...expectedIds].sort());
-  assert.deepEqual((await pointIdsOf(runId)).sort(), [...expectedIds].sort());
+  assert.deepEqual((await listPointIds(backends.qdrantUrl, direct.namespace, runId)).sort(), [...expectedIds].sort());
 
   const [flat, coordinate] = await Promise.all(
     [`${runId}-0`, `${runId}-1`].map(async (id) => (await queryRows<{ value: any }>(backends.postgresUrl, 'SELECT value FROM public.kv_store WHERE id = $1', [id]))[0]?.value),

@@ -1,12 +1,26 @@
 /**
  * Service processes that die, drain or start together, on real Kafka,
- * Postgres and Qdrant: a consumer killed with SIGKILL mid-run, SIGTERM while
- * requests are in flight, and five instances starting at once.
+ * Postgres and Qdrant: both writers killed with SIGKILL while a batch write
+ * is in flight, SIGTERM while requests are in flight, and five instances
+ * creating the topics, the kv_store table and the collection at once.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countPoints, countRows, postJson, queryRows, testBackends, testKafka, totalLag, uniqueName, waitFor } from './support/backends.js';
+import {
+  countPoints,
+  countRows,
+  listPointIds,
+  postJson,
+  queryRows,
+  testBackends,
+  testKafka,
+  totalLag,
+  uniqueName,
+  waitFor,
+  waitForZeroLag,
+} from './support/backends.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 interface Pipeline {
   env: Record<string, string>;
@@ -39,50 +53,113 @@ async function pipelineEnv(): Promise<Pipeline> {
   };
 }
 
-async function waitConsistent(pipeline: Pipeline, runId: string, expected: number): Promise<void> {
-  const backends = await testBackends();
-  await waitFor(`${expected} rows of ${runId}`, async () => ((await countRows(backends.postgresUrl, runId)) === expected ? true : undefined), 60_000);
-  await waitFor(`${expected} points of ${runId}`, async () =>
-    (await countPoints(backends.qdrantUrl, pipeline.namespace, runId)) === expected ? true : undefined, 60_000,
-  );
-  for (const group of pipeline.groups) {
-    await waitFor(`lag of ${group} to reach 0`, async () => ((await totalLag(backends.kafkaBrokers, group, pipeline.topic)) === 0 ? true : undefined), 60_000);
-  }
-}
-
 function chunk(runId: string, start: number, size: number): unknown[] {
   return Array.from({ length: size }, (_, offset) => ({ id: `${runId}-${start + offset}`, text: `item ${start + offset}`, run_id: runId }));
 }
 
-test('a consumer killed with SIGKILL mid-run loses and duplicates nothing', async () => {
+/** Builds `size` items from index `start`: flat items at even indexes, coordinate items at odd ones. */
+function mixedChunk(runId: string, start: number, size: number): { id: string }[] {
+  return Array.from({ length: size }, (_, offset) => {
+    const index = start + offset;
+    const id = `${runId}-${index}`;
+    return index % 2 === 0
+      ? { id, text: `item ${index}`, run_id: runId }
+      : { id, coord: [index, 1, 2], payload: { run_id: runId, n: index }, type: 'semantic' };
+  });
+}
+
+async function postChunks(apiUrl: string, runId: string, from: number, to: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = from; start < to; start += 100) {
+    const items = mixedChunk(runId, start, 100);
+    const response = await postJson(`${apiUrl}/store_bulk`, { items });
+    assert.equal(response.status, 202, JSON.stringify(response.body).slice(0, 500));
+    assert.equal(response.body.accepted, 100);
+    ids.push(...items.map((item) => item.id));
+  }
+  return ids;
+}
+
+/** Splits a URL into host name and port, so a proxy can stand in front of it. */
+function hostAndPort(url: string): { hostname: string; port: number } {
+  const parsed = new URL(url);
+  return { hostname: parsed.hostname, port: Number(parsed.port) };
+}
+
+function withPort(url: string, port: number): string {
+  const parsed = new URL(url);
+  parsed.port = String(port);
+  return parsed.toString().replace(/\/$/, '');
+}
+
+test('consumers killed with SIGKILL mid-batch lose and duplicate nothing', async () => {
   const pipeline = await pipelineEnv();
   const backends = await testBackends();
+  const [kvGroup, vectorGroup] = pipeline.groups as [string, string];
+  // Each writer reaches its store through a proxy that can hold its requests,
+  // so a batch write is provably in flight when the process is killed.
+  const postgres = hostAndPort(backends.postgresUrl);
+  const qdrant = hostAndPort(backends.qdrantUrl);
+  const postgresProxy = await startTcpProxy(postgres.hostname, postgres.port);
+  const qdrantProxy = await startTcpProxy(qdrant.hostname, qdrant.port);
+  const consumerEnv = {
+    ...pipeline.env,
+    SOMA_ROLE: 'consumer',
+    SOMA_POSTGRES_URL: withPort(backends.postgresUrl, postgresProxy.port),
+    SOMA_QDRANT_URL: withPort(backends.qdrantUrl, qdrantProxy.port),
+  };
   const processes: ServiceProcess[] = [];
   try {
     const api = await startServiceProcess({ ...pipeline.env, SOMA_ROLE: 'api' });
     processes.push(api);
-    const consumerEnv = { ...pipeline.env, SOMA_ROLE: 'consumer' };
-    let kvWriter = await startServiceProcess({ ...consumerEnv, SOMA_CONSUMERS: 'kv' });
-    processes.push(kvWriter, await startServiceProcess({ ...consumerEnv, SOMA_CONSUMERS: 'vector' }));
+    const kvWriter = await startServiceProcess({ ...consumerEnv, SOMA_CONSUMERS: 'kv' });
+    const vectorIndexer = await startServiceProcess({ ...consumerEnv, SOMA_CONSUMERS: 'vector' });
+    processes.push(kvWriter, vectorIndexer);
 
     const runId = uniqueName('run');
-    for (let index = 0; index < 10; index++) {
-      if (index === 4) {
-        await kvWriter.stop('SIGKILL');
-      }
-      if (index === 7) {
-        kvWriter = await startServiceProcess({ ...consumerEnv, SOMA_CONSUMERS: 'kv' });
-        processes.push(kvWriter);
-      }
-      const response = await postJson(`${api.url}/store_bulk`, { items: chunk(runId, index * 100, 100) });
-      assert.equal(response.status, 202);
-    }
+    const sent = await postChunks(api.url, runId, 0, 300);
+    await waitFor('the first rows of the run', async () => ((await countRows(backends.postgresUrl, runId)) > 0 ? true : undefined), 60_000);
+    await waitFor('the first points of the run', async () =>
+      (await countPoints(backends.qdrantUrl, pipeline.namespace, runId)) > 0 ? true : undefined, 60_000,
+    );
 
-    await waitConsistent(pipeline, runId, 1000);
-    const ids = await queryRows<{ count: string }>(backends.postgresUrl, 'SELECT count(DISTINCT id) AS count FROM public.kv_store WHERE run_id = $1', [runId]);
-    assert.equal(Number(ids[0]?.count), 1000);
+    postgresProxy.hold();
+    qdrantProxy.hold();
+    sent.push(...(await postChunks(api.url, runId, 300, 1000)));
+    // The prepared upsert is bound by name, and Qdrant upserts are PUT .../points.
+    await waitFor('a kv_store upsert held in flight', async () => (postgresProxy.heldText().includes('soma_kv_store_upsert') ? true : undefined), 60_000);
+    await waitFor('a Qdrant upsert held in flight', async () =>
+      qdrantProxy.heldText().includes(`PUT /collections/${pipeline.namespace}/points`) ? true : undefined, 60_000,
+    );
+
+    const kvLagAtKill = await totalLag(backends.kafkaBrokers, kvGroup, pipeline.topic);
+    const vectorLagAtKill = await totalLag(backends.kafkaBrokers, vectorGroup, pipeline.topic);
+    await Promise.all([kvWriter.stop('SIGKILL'), vectorIndexer.stop('SIGKILL')]);
+    assert.ok(kvLagAtKill > 0, `lag of ${kvGroup} at kill time: ${kvLagAtKill}`);
+    assert.ok(vectorLagAtKill > 0, `lag of ${vectorGroup} at kill time: ${vectorLagAtKill}`);
+    assert.equal(kvWriter.child.signalCode, 'SIGKILL');
+    assert.equal(vectorIndexer.child.signalCode, 'SIGKILL');
+    postgresProxy.release();
+    qdrantProxy.release();
+
+    processes.push(await startServiceProcess({ ...consumerEnv, SOMA_CONSUMERS: 'kv' }));
+    processes.push(await startServiceProcess({ ...consumerEnv, SOMA_CONSUMERS: 'vector' }));
+    await waitForZeroLag(backends.kafkaBrokers, pipeline.groups, pipeline.topic, 120_000);
+
+    // Lag 0 means every offset was committed, which happens only after the write.
+    const expected = [...sent].sort();
+    assert.equal(new Set(sent).size, 1000);
+    const rows = await queryRows<{ id: string }>(backends.postgresUrl, 'SELECT id FROM public.kv_store WHERE run_id = $1 ORDER BY id', [runId]);
+    assert.equal(rows.length, 1000);
+    assert.deepEqual(rows.map((row) => row.id), expected);
+    assert.equal(await countPoints(backends.qdrantUrl, pipeline.namespace, runId), 1000);
+    assert.deepEqual((await listPointIds(backends.qdrantUrl, pipeline.namespace, runId)).sort(), expected);
   } finally {
+    postgresProxy.release();
+    qdrantProxy.release();
     await Promise.all(processes.map((child) => child.stop('SIGTERM')));
+    await postgresProxy.stop();
+    await qdrantProxy.stop();
   }
 });
 
@@ -123,21 +200,40 @@ test('SIGTERM lets in-flight requests finish and loses nothing acknowledged', as
   }
 });
 
-test('five instances starting at once create one topic and one collection without errors', async () => {
+/** Creates an empty database of its own and returns its URL, so schema creation starts from nothing. */
+async function createDatabase(postgresUrl: string, name: string): Promise<string> {
+  await queryRows(postgresUrl, `CREATE DATABASE ${name}`, []);
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+test('five instances starting at once create one topic, table and collection', async () => {
   const pipeline = await pipelineEnv();
   const backends = await testBackends();
+  const database = uniqueName('soma_schema');
+  const postgresUrl = await createDatabase(backends.postgresUrl, database);
+  // Each instance runs role consumer with both writers, so each creates the topics, public.kv_store with its indexes, and the collection.
   const instances = await Promise.all(
-    Array.from({ length: 5 }, () => startServiceProcess({ ...pipeline.env, SOMA_ROLE: 'consumer', SOMA_CONSUMERS: 'vector' })),
+    Array.from({ length: 5 }, () => startServiceProcess({ ...pipeline.env, SOMA_POSTGRES_URL: postgresUrl, SOMA_ROLE: 'consumer', SOMA_CONSUMERS: 'kv,vector' })),
   );
   try {
     for (const instance of instances) {
-      const ready = (await (await fetch(`${instance.url}/readyz`)).json()) as { status: string };
+      const ready = (await (await fetch(`${instance.url}/readyz`)).json()) as { status: string; checks: Record<string, { ok: boolean }> };
       assert.equal(ready.status, 'ready');
+      assert.deepEqual(Object.keys(ready.checks).sort(), ['kafka', 'postgres', 'qdrant']);
       const serviceErrors = instance
         .logLines()
         .filter((line) => Number(line.level) >= 50 && line.component !== 'kafkajs');
       assert.deepEqual(serviceErrors, []);
+      assert.deepEqual(instance.logLines().filter((line) => line.msg === 'postgres schema creation failed'), []);
+      assert.equal(instance.logLines().filter((line) => line.msg === 'postgres schema ready').length, 1);
     }
+
+    const tables = await queryRows<{ schemaname: string; tablename: string }>(postgresUrl, 'SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ($1, $2)', ['pg_catalog', 'information_schema']);
+    assert.deepEqual(tables, [{ schemaname: 'public', tablename: 'kv_store' }]);
+    const indexes = await queryRows<{ indexname: string }>(postgresUrl, 'SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', ['public', 'kv_store']);
+    assert.deepEqual(indexes.map((index) => index.indexname), ['kv_store_namespace_idx', 'kv_store_pkey', 'kv_store_run_id_idx']);
 
     const collections = (await (await fetch(`${backends.qdrantUrl}/collections`)).json()) as { result: { collections: { name: string }[] } };
     assert.equal(collections.result.collections.filter((entry) => entry.name === pipeline.namespace).length, 1);
@@ -154,5 +250,6 @@ test('five instances starting at once create one topic and one collection withou
   } finally {
     const codes = await Promise.all(instances.map((instance) => instance.stop('SIGTERM')));
     assert.deepEqual(codes, [0, 0, 0, 0, 0]);
+    await queryRows(backends.postgresUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`, []);
   }
 });

@@ -170,6 +170,8 @@ export function createPostgresKvStore(options: PostgresKvStoreOptions): KvStore 
         await client.query('COMMIT');
         log.info({ table: 'public.kv_store' }, 'postgres schema ready');
       } catch (error) {
+        // Readiness logs only changes of state, so a failed first attempt would otherwise go unseen.
+        log.warn({ err: error, table: 'public.kv_store' }, 'postgres schema creation failed');
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {

@@ -113,3 +113,64 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   }
   return { status: response.status, body: parsed };
 }
+
+/** Lists the `id` payload field of every point of `runId` in `collection`, paging with scroll. */
+export async function listPointIds(qdrantUrl: string, collection: string, runId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let offset: unknown = null;
+  do {
+    const response = await fetch(`${qdrantUrl}/collections/${collection}/points/scroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        limit: 500,
+        offset,
+        with_payload: ['id'],
+        with_vector: false,
+        filter: { must: [{ key: 'run_id', match: { value: runId } }] },
+      }),
+    });
+    if (response.status === 404) return [];
+    if (!response.ok) throw new Error(`Qdrant scroll of ${collection} failed with ${response.status}: ${await response.text()}`);
+    const body = (await response.json()) as { result: { points: { payload: { id: string } }[]; next_page_offset?: unknown } };
+    ids.push(...body.result.points.map((point) => point.payload.id));
+    offset = body.result.next_page_offset ?? null;
+  } while (offset !== null);
+  return ids;
+}
+
+/** Counts the messages in `topic` (high minus low watermark, summed over partitions). A missing topic counts 0. */
+export async function topicMessageCount(brokers: string[], topic: string): Promise<number> {
+  const admin = testKafka(brokers).admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [] });
+    if (!topics.some((entry) => entry.name === topic)) return 0;
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, entry) => sum + Number(BigInt(entry.high) - BigInt(entry.low)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads the first `count` messages of `topic` as parsed JSON values, with a consumer group of its own. */
+export async function readJsonMessages<T>(brokers: string[], topic: string, count: number, timeoutMs = 30_000): Promise<T[]> {
+  const consumer = testKafka(brokers).consumer({ groupId: uniqueName('reader') });
+  const values: T[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void values.push(JSON.parse(message.value?.toString('utf8') ?? 'null') as T) });
+    await waitFor(`${count} messages on ${topic}`, async () => (values.length >= count ? true : undefined), timeoutMs);
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}
+
+/** Polls until the lag of every group on `topic` is 0. */
+export async function waitForZeroLag(brokers: string[], groups: readonly string[], topic: string, timeoutMs = 60_000): Promise<void> {
+  for (const group of groups) {
+    await waitFor(`lag of ${group} on ${topic} to reach 0`, async () => ((await totalLag(brokers, group, topic)) === 0 ? true : undefined), timeoutMs);
+  }
+}
