@@ -3,7 +3,10 @@
  * tools/image/dockerd.sh (no bridge network, no iptables changes), a Node base
  * image made without any registry by tools/image/build-base-image.sh, and
  * service/Dockerfile built on it through NODE_IMAGE. The container runs with
- * --network host against the local target's Postgres, Kafka and Qdrant.
+ * --network host against the local target's Postgres, Kafka and Qdrant. The
+ * tests check that the service process is not root and that node_modules
+ * contains no development package: neither the build and test tools nor any
+ * package that package-lock.json marks dev-only.
  *
  * The test is skipped only when dockerd cannot be started, and then it prints
  * the reason on stderr and counts as skipped in the runner's summary. With CI=true it fails instead.
@@ -11,7 +14,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -69,6 +74,29 @@ function freePort(): Promise<number> {
       server.close(() => resolvePromise(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/** Prints the top-level package names under /app/node_modules (scoped ones as @scope/name) as a JSON array. */
+const LIST_PACKAGES_SCRIPT = `
+const { readdirSync } = require('node:fs');
+const root = '/app/node_modules';
+const names = [];
+for (const entry of readdirSync(root)) {
+  if (entry.startsWith('.')) continue;
+  if (entry.startsWith('@')) for (const scoped of readdirSync(root + '/' + entry)) names.push(entry + '/' + scoped);
+  else names.push(entry);
+}
+process.stdout.write(JSON.stringify(names.sort()));
+`;
+
+/** Reads the Uid and Gid lines (real, effective, saved, filesystem) of a /proc/PID/status text. */
+function processIds(status: string): { uid: number[]; gid: number[] } {
+  const field = (name: string): number[] => {
+    const line = status.split('\n').find((entry) => entry.startsWith(`${name}:`));
+    assert.ok(line, `/proc/1/status has no ${name} line`);
+    return line.slice(name.length + 1).trim().split(/\s+/).map(Number);
+  };
+  return { uid: field('Uid'), gid: field('Gid') };
 }
 
 function containerLogs(): string {
@@ -141,6 +169,43 @@ describe('service image', () => {
     });
     assert.equal(status, 200);
     assert.equal(dockerCommand(['exec', CONTAINER, 'node', '-e', 'process.stdout.write(`${process.getuid()}:${process.getgid()}`)']), '10001:10001');
+
+    // PID 1 is the service itself. Its real, effective, saved and filesystem ids must all be non-root.
+    const cmdline = dockerCommand(['exec', CONTAINER, 'cat', '/proc/1/cmdline']).split('\0').filter(Boolean);
+    assert.deepEqual(cmdline, ['node', 'dist/service/src/main.js']);
+    const ids = processIds(dockerCommand(['exec', CONTAINER, 'cat', '/proc/1/status']));
+    assert.deepEqual(ids.uid, [10001, 10001, 10001, 10001]);
+    assert.deepEqual(ids.gid, [10001, 10001, 10001, 10001]);
+    assert.ok(ids.uid.every((id) => id !== 0), `the service runs as uid ${ids.uid.join('/')}`);
+  });
+
+  test('contains production dependencies only', (t) => {
+    if (docker.skipReason) return t.skip(`SKIPPED: ${docker.skipReason}`);
+    const installed = JSON.parse(
+      dockerCommand(['run', '--rm', '--network', 'none', '--entrypoint', 'node', image, '-e', LIST_PACKAGES_SCRIPT]),
+    ) as string[];
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+
+    for (const name of ['typescript', '@playwright/test', 'tsx', '@types/node', 'zx']) {
+      assert.ok(!installed.includes(name), `${name} is a devDependency but the image contains node_modules/${name}`);
+    }
+    // A devDependency that a runtime package also depends on (typescript is a peer of
+    // @qdrant/js-client-rest) is not marked dev in the lock file, so the list above names those.
+    for (const name of Object.keys(manifest.devDependencies)) {
+      if (lock.packages[`node_modules/${name}`]?.dev !== true) continue;
+      assert.ok(!installed.includes(name), `devDependency ${name} is in the image`);
+    }
+    for (const name of Object.keys(manifest.dependencies)) {
+      assert.ok(installed.includes(name), `runtime dependency ${name} is missing from the image`);
+    }
+    const devOnly = installed.filter((name) => lock.packages[`node_modules/${name}`]?.dev === true);
+    assert.deepEqual(devOnly, [], 'packages that package-lock.json marks dev-only');
+    const unknown = installed.filter((name) => lock.packages[`node_modules/${name}`] === undefined);
+    assert.deepEqual(unknown, [], 'packages in the image that package-lock.json does not list');
   });
 
   test('stores an item that reaches Postgres and Qdrant', async (t) => {
