@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ERRORS, somaError, toErrorBody } from './errors.js';
+import { countCodePoints, echoValue, ERRORS, quoteValue, somaError, toErrorBody } from './errors.js';
 
 const ERRORS_DOC = join(dirname(fileURLToPath(import.meta.url)), '..', 'ERRORS.md');
 
@@ -43,4 +43,32 @@ test('dependency errors are retriable', () => {
   assert.equal(error.statusCode, 503);
   assert.equal(error.retriable, true);
   assert.match(error.message, /^kafka is unavailable \(connection refused\)/);
+});
+
+test('long values are cut short in messages', () => {
+  const id = 'x'.repeat(10_000);
+  const message = somaError('SOMA_ERR_MEMORY_NOT_FOUND', { id }).message;
+  assert.equal(message, `no memory with id "${'x'.repeat(64)}"... (10000 characters) is stored; check the id, or retry if it was stored just now`);
+  assert.equal(quoteValue('short'), '"short"');
+  assert.equal(echoValue('a/b'), 'a/b');
+});
+
+test('cutting a value never splits a surrogate pair', () => {
+  const value = `${'a'.repeat(63)}😀tail`;
+  const quoted = quoteValue(value);
+  assert.equal(quoted, `"${'a'.repeat(63)}"... (68 characters)`);
+});
+
+test('code points are counted, not UTF-16 units', () => {
+  assert.equal(countCodePoints(''), 0);
+  assert.equal(countCodePoints('abc'), 3);
+  assert.equal(countCodePoints('😀😀'), 2);
+  assert.equal(countCodePoints('e\u0301'), 2);
+  assert.equal(countCodePoints('\ud800x'), 2);
+  assert.equal(countCodePoints('x\udc00'), 2);
+});
+
+test('dependency errors of reads name their own effect', () => {
+  const error = somaError('SOMA_ERR_DEPENDENCY_UNAVAILABLE', { dependency: 'qdrant', detail: 'connection refused', effect: 'the search did not run, retry the request later' });
+  assert.equal(error.message, 'qdrant is unavailable (connection refused); the search did not run, retry the request later');
 });

@@ -30,6 +30,48 @@ function define<P = Record<string, never>>(
 
 type Dependency = 'kafka' | 'postgres' | 'qdrant';
 
+/** Maximum length, in characters, of a value that a message repeats in full. */
+export const MAX_ECHOED_CHARS = 64;
+
+/**
+ * Quotes a client-supplied value for a message. A value longer than
+ * MAX_ECHOED_CHARS keeps its first characters and its length, for example
+ * `"aaaa"... (10000 characters)`, so a huge id cannot bloat the response or the log.
+ */
+export function quoteValue(value: string): string {
+  const { text, suffix } = abbreviate(value);
+  return JSON.stringify(text) + suffix;
+}
+
+/** Like quoteValue, for text the message shows without quotes, such as a path. */
+export function echoValue(value: string): string {
+  const { text, suffix } = abbreviate(value);
+  return text + suffix;
+}
+
+function abbreviate(value: string): { text: string; suffix: string } {
+  if (value.length <= MAX_ECHOED_CHARS) return { text: value, suffix: '' };
+  // Never cut a surrogate pair in half.
+  const high = value.charCodeAt(MAX_ECHOED_CHARS - 1);
+  const end = high >= 0xd800 && high <= 0xdbff ? MAX_ECHOED_CHARS - 1 : MAX_ECHOED_CHARS;
+  return { text: value.slice(0, end), suffix: `... (${countCodePoints(value)} characters)` };
+}
+
+/** Counts Unicode code points; a surrogate pair counts once and an unpaired surrogate counts once. */
+export function countCodePoints(text: string): number {
+  let pairs = 0;
+  for (let index = 0; index < text.length - 1; index++) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0xd800 || unit > 0xdbff) continue;
+    const next = text.charCodeAt(index + 1);
+    if (next >= 0xdc00 && next <= 0xdfff) {
+      pairs++;
+      index++;
+    }
+  }
+  return text.length - pairs;
+}
+
 export const ERRORS = {
   SOMA_ERR_CONFIG_INVALID: define<{ key: string; value: string; problem: string }>(
     500,
@@ -47,6 +89,13 @@ export const ERRORS = {
     false,
     (p) => `the request body is not valid JSON (${p.detail}); send a JSON object encoded as UTF-8`,
   ),
+  SOMA_ERR_BODY_INVALID_ENCODING: define<{ offset: number; byte: number }>(
+    400,
+    false,
+    (p) =>
+      `the request body is not valid UTF-8 (invalid byte 0x${p.byte.toString(16).padStart(2, '0')} at byte offset ${p.offset}); ` +
+      'encode the JSON text as UTF-8',
+  ),
   SOMA_ERR_BODY_INVALID: define<{ problem: string }>(
     400,
     false,
@@ -63,13 +112,13 @@ export const ERRORS = {
     400,
     false,
     (p) =>
-      `the request body contains the forbidden key ${p.path}; ` +
+      `the request body contains the forbidden key ${echoValue(p.path)}; ` +
       '"__proto__" keys and "constructor" objects with a "prototype" key are rejected, rename the key',
   ),
   SOMA_ERR_BODY_UNSUPPORTED_MEDIA_TYPE: define<{ contentType: string }>(
     415,
     false,
-    (p) => `content type ${p.contentType} is not supported; send the body as application/json`,
+    (p) => `content type ${quoteValue(p.contentType)} is not supported; send the body as application/json`,
   ),
   SOMA_ERR_BULK_EMPTY: define(
     400,
@@ -98,40 +147,47 @@ export const ERRORS = {
     400,
     false,
     (p) =>
-      `item ${p.index}: ${p.field} has ${p.length} characters and the limit is ${p.limit}; ` +
+      `item ${p.index}: ${p.field} has ${p.length} characters (Unicode code points) and the limit is ${p.limit}; ` +
       'split the text into several items or raise SOMA_MAX_TEXT_LENGTH',
   ),
   SOMA_ERR_ITEM_INVALID_STRING: define<{ index: number; path: string; problem: string }>(
     400,
     false,
     (p) =>
-      `item ${p.index}: the string at ${p.path} contains ${p.problem}, which Postgres jsonb cannot store; ` +
+      `item ${p.index}: the string at ${echoValue(p.path)} contains ${p.problem}, which Postgres jsonb cannot store; ` +
       'remove the character or encode the data, for example as base64',
   ),
-  SOMA_ERR_ITEM_TOO_DEEP: define<{ index: number; limit: number }>(
+  SOMA_ERR_ITEM_TOO_DEEP: define<{ index: number; limit: number; path: string }>(
     400,
     false,
-    (p) => `item ${p.index}: the payload nests deeper than ${p.limit} levels; flatten the payload`,
+    (p) =>
+      `item ${p.index}: ${echoValue(p.path)} is nested ${p.limit + 1} levels deep and the limit is ${p.limit} levels ` +
+      '(the item object is level 1, its payload level 2); flatten the payload',
   ),
   SOMA_ERR_ITEM_INVALID_TIMESTAMP: define<{ index: number; value: string; problem: string }>(
     400,
     false,
     (p) =>
-      `item ${p.index}: timestamp ${p.value} is invalid (${p.problem}); send an ISO 8601 date-time ` +
+      `item ${p.index}: timestamp ${echoValue(p.value)} is invalid (${p.problem}); send an ISO 8601 date-time ` +
       'with an offset, such as 2025-09-27T12:34:56.789+00:00, or epoch seconds or milliseconds',
   ),
   SOMA_ERR_ITEM_DUPLICATE_ID: define<{ index: number; id: string; firstIndex: number }>(
     400,
     false,
     (p) =>
-      `item ${p.index}: id ${JSON.stringify(p.id)} already appears at index ${p.firstIndex} of this request; ` +
+      `item ${p.index}: id ${quoteValue(p.id)} already appears at index ${p.firstIndex} of this request; ` +
       'the first occurrence is stored, send each id once per request',
   ),
 
-  SOMA_ERR_AUTH_MISSING_TOKEN: define(
+  SOMA_ERR_AUTH_MISSING_TOKEN: define<{ problem: string }>(
     401,
     false,
-    () => 'the Authorization header is missing; send "Authorization: Bearer <token>" with the SOMA_API_TOKEN value',
+    (p) => `${p.problem}; send "Authorization: Bearer <token>" with the SOMA_API_TOKEN value`,
+  ),
+  SOMA_ERR_AUTH_INVALID_SCHEME: define<{ got: string }>(
+    401,
+    false,
+    (p) => `expected "Authorization: Bearer <token>", got ${p.got}; send the SOMA_API_TOKEN value as a bearer token`,
   ),
   SOMA_ERR_AUTH_INVALID_TOKEN: define(
     403,
@@ -139,10 +195,10 @@ export const ERRORS = {
     () => 'the bearer token is wrong; send the token configured in SOMA_API_TOKEN',
   ),
 
-  SOMA_ERR_DEPENDENCY_UNAVAILABLE: define<{ dependency: Dependency; detail: string }>(
+  SOMA_ERR_DEPENDENCY_UNAVAILABLE: define<{ dependency: Dependency; detail: string; effect?: string }>(
     503,
     true,
-    (p) => `${p.dependency} is unavailable (${p.detail}); nothing was stored, retry the request later`,
+    (p) => `${p.dependency} is unavailable (${p.detail}); ${p.effect ?? 'nothing was stored, retry the request later'}`,
   ),
   SOMA_ERR_KAFKA_PRODUCE_FAILED: define<{ topic: string; detail: string }>(
     503,
@@ -172,12 +228,27 @@ export const ERRORS = {
   SOMA_ERR_MEMORY_NOT_FOUND: define<{ id: string }>(
     404,
     false,
-    (p) => `no memory with id ${JSON.stringify(p.id)} is stored; check the id, or retry if it was stored just now`,
+    (p) => `no memory with id ${quoteValue(p.id)} is stored; check the id, or retry if it was stored just now`,
   ),
   SOMA_ERR_ROUTE_NOT_FOUND: define<{ method: string; url: string }>(
     404,
     false,
-    (p) => `route ${p.method} ${p.url} does not exist; see the service README for the routes`,
+    (p) => `route ${p.method} ${echoValue(p.url)} does not exist; see the service README for the routes`,
+  ),
+  SOMA_ERR_ROUTE_URL_TOO_LONG: define<{ url: string; limit: number }>(
+    414,
+    false,
+    (p) => `a path segment of ${echoValue(p.url)} is longer than ${p.limit} characters; ids have at most 256 characters`,
+  ),
+  SOMA_ERR_ROUTE_INVALID_URL: define<{ url: string }>(
+    400,
+    false,
+    (p) => `the path ${echoValue(p.url)} is not a valid URL path; percent-encode the id, for example with encodeURIComponent`,
+  ),
+  SOMA_ERR_ROUTE_METHOD_NOT_ALLOWED: define<{ method: string; url: string; allowed: string[] }>(
+    405,
+    false,
+    (p) => `method ${p.method} is not allowed on ${echoValue(p.url)}; use ${p.allowed.join(' or ')}`,
   ),
   SOMA_ERR_SERVICE_INTERNAL: define<{ requestId: string }>(
     500,

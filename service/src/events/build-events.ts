@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { itemError, type ItemError } from '../errors.js';
-import { createAjv } from './ajv.js';
+import { countCodePoints, itemError, quoteValue, type ItemError } from '../errors.js';
+import { createAjv, describeAjvError, describeType } from './ajv.js';
 import { inspectJson, MAX_JSON_DEPTH } from './json-inspect.js';
 import { isCoordinateItem, normalizeItem, type CoordinateItem, type FlatItem, type StoreItem } from './normalize-item.js';
-import { describeValidationError, eventValidator, type MemoryEvent } from './schema.js';
+import { eventValidator, type MemoryEvent } from './schema.js';
 import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
 
 export interface BuildOptions {
@@ -57,7 +57,8 @@ const validateCoordinate: ValidateFunction<CoordinateItem> = ajv.compile<Coordin
     coord: {
       anyOf: [
         { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 1024 },
-        { type: 'string', minLength: 1, maxLength: 1024 },
+        // A string coordinate is stored as sent; it needs one non-space character because it becomes the id.
+        { type: 'string', minLength: 1, maxLength: 1024, pattern: '\\S' },
       ],
     },
     payload: { type: 'object' },
@@ -77,27 +78,21 @@ function typeName(value: unknown): string {
 }
 
 /** Describes an item schema error in one sentence that names the field. */
-function describeItemError(error: ErrorObject | undefined, item: Record<string, unknown>, coordinate: boolean): string {
+function describeItemError(errors: ErrorObject[] | null | undefined, item: Record<string, unknown>, coordinate: boolean): string {
+  // A failed anyOf lists the errors of its branches first; the anyOf error itself describes the field best.
+  const error = errors?.find((entry) => entry.keyword === 'anyOf') ?? errors?.[0];
   if (error === undefined) return 'the item is invalid';
-  const field = error.instancePath.slice(1).replaceAll('/', '.');
-  const topField = field.split('.')[0] ?? field;
-  const value = item[topField];
-
   switch (error.keyword) {
     case 'required':
       return coordinate
         ? `field ${String(error.params.missingProperty)} is missing; a coordinate item needs coord, payload and type`
         : `field ${String(error.params.missingProperty)} is missing; a flat item needs text (a string)`;
     case 'additionalProperties':
-      return `unknown field ${String(error.params.additionalProperty)}; allowed fields are ${(coordinate ? COORDINATE_FIELDS : FLAT_FIELDS).join(', ')}`;
-    case 'type':
-      return `field ${field} must be ${String(error.params.type).replace(',', ' or ')}, got ${typeName(field === topField ? value : undefined)}`;
-    case 'pattern':
-      return `field ${field} ${JSON.stringify(value)} is invalid; use letters, digits, '_', '.' and '-', starting with a letter or digit`;
+      return `unknown field ${quoteValue(String(error.params.additionalProperty))}; allowed fields are ${(coordinate ? COORDINATE_FIELDS : FLAT_FIELDS).join(', ')}`;
     case 'anyOf':
-      return `field ${field} must be an array of numbers or a non-empty string, got ${typeName(value)}`;
+      return `field coord must be an array of 1 to 1024 numbers, such as [1, 2.5, 3], or a string such as "1,2.5,3", got ${describeType(item.coord)}`;
     default:
-      return `field ${field} ${error.message ?? 'is invalid'}`;
+      return describeAjvError(error, item);
   }
 }
 
@@ -113,23 +108,27 @@ function buildEvent(raw: unknown, index: number, options: BuildOptions, accepted
     return itemError('SOMA_ERR_ITEM_INVALID', { index, problem: `an item must be a JSON object, got ${typeName(raw)}` });
   }
   const record = raw as Record<string, unknown>;
-  const clientId = typeof record.id === 'string' ? record.id : undefined;
+  // Only a valid id is repeated in the `id` of the error entry; the message names an invalid one.
+  const clientId = typeof record.id === 'string' && record.id.length <= ID.maxLength ? record.id : undefined;
   const coordinate = record.coord !== undefined;
   const validate = coordinate ? validateCoordinate : validateFlat;
   if (!validate(record)) {
-    const problem = describeItemError(validate.errors?.[0], record, coordinate);
+    const problem = describeItemError(validate.errors, record, coordinate);
     return itemError('SOMA_ERR_ITEM_INVALID', { index, problem }, clientId);
   }
   const item = record as StoreItem;
 
+  // The limit counts code points. A string has at least as many UTF-16 units as code points, so only longer ones are counted.
   const text = textOf(item);
   if (text !== undefined && text.text.length > options.maxTextLength) {
-    const params = { index, field: text.field, length: text.text.length, limit: options.maxTextLength };
-    return itemError('SOMA_ERR_ITEM_TEXT_TOO_LONG', params, clientId);
+    const length = countCodePoints(text.text);
+    if (length > options.maxTextLength) {
+      return itemError('SOMA_ERR_ITEM_TEXT_TOO_LONG', { index, field: text.field, length, limit: options.maxTextLength }, clientId);
+    }
   }
   const problem = inspectJson(record, 'item', MAX_JSON_DEPTH);
   if (problem?.kind === 'too-deep') {
-    return itemError('SOMA_ERR_ITEM_TOO_DEEP', { index, limit: MAX_JSON_DEPTH }, clientId);
+    return itemError('SOMA_ERR_ITEM_TOO_DEEP', { index, limit: MAX_JSON_DEPTH, path: problem.path }, clientId);
   }
   if (problem?.kind === 'invalid-string') {
     return itemError('SOMA_ERR_ITEM_INVALID_STRING', { index, path: problem.path, problem: problem.problem }, clientId);
@@ -149,7 +148,12 @@ function buildEvent(raw: unknown, index: number, options: BuildOptions, accepted
   const event: MemoryEvent = { event_id: randomUUID(), timestamp, ...normalized };
   const validateEvent = eventValidator();
   if (!validateEvent(event)) {
-    return itemError('SOMA_ERR_ITEM_INVALID', { index, problem: describeValidationError(validateEvent) }, normalized.id);
+    const error = validateEvent.errors?.[0];
+    const derivedId = coordinate && record.id === undefined && error?.instancePath === '/id';
+    const problem = derivedId
+      ? `the id made from coord, ${quoteValue(normalized.id)}, is longer than ${ID.maxLength} characters; send an id`
+      : describeAjvError(error, event);
+    return itemError('SOMA_ERR_ITEM_INVALID', { index, problem }, normalized.id.length <= ID.maxLength ? normalized.id : undefined);
   }
   return event;
 }
