@@ -11,7 +11,7 @@ import type { IngestSink } from './ingest-sink.js';
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 import { registerAuth } from './routes/auth.js';
-import { registerErrorHandlers } from './routes/error-handler.js';
+import { handleFrameworkError, MAX_PARAM_LENGTH, registerErrorHandlers, requestPath, sentErrorCode } from './routes/error-handler.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJsonBodyParser } from './routes/json-body-parser.js';
 import { registerMemoriesRoute } from './routes/memories.js';
@@ -39,7 +39,9 @@ function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { route, method: request.method, status_code: String(reply.statusCode) };
     metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
-    request.log.info({ statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'request completed');
+    const fields = { method: request.method, url: requestPath(request), statusCode: reply.statusCode, responseTime: reply.elapsedTime };
+    const code = sentErrorCode(request);
+    request.log.info(code === undefined ? fields : { ...fields, code }, 'request completed');
   });
 }
 
@@ -51,6 +53,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
     return503OnClosing: true,
+    maxParamLength: MAX_PARAM_LENGTH,
+    frameworkErrors: handleFrameworkError,
     // Validation never rewrites request data; the store routes validate with their own ajv.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   }) as unknown as FastifyInstance;

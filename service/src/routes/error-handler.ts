@@ -1,13 +1,28 @@
 /**
  * Turns every error into the documented error body
  * `{statusCode, code, error, message, errors?}` and logs it once: 4xx at
- * info, 5xx at error with the original error.
+ * info, 5xx at error with the original error. Each of these lines carries the
+ * method, the path (never the query string), the status code and the
+ * SOMA_ERR code. A known path asked with another method gets 405 with `Allow`.
  */
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import { SomaError, somaError, toErrorBody } from '../errors.js';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SomaError, somaError, toErrorBody, type ErrorCode } from '../errors.js';
 
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 1;
+
+/** The SOMA_ERR code sent to each request that failed, for the 'request completed' log line. */
+const sentCodes = new WeakMap<FastifyRequest, ErrorCode>();
+
+/** Returns the SOMA_ERR code of the error body sent to `request`, if any. */
+export function sentErrorCode(request: FastifyRequest): ErrorCode | undefined {
+  return sentCodes.get(request);
+}
+
+/** Returns the request path without its query string, which may contain secrets. */
+export function requestPath(request: FastifyRequest): string {
+  return request.url.split('?', 1)[0] ?? '';
+}
 
 function toSomaError(error: FastifyError | Error, request: FastifyRequest, maxBodyBytes: number): SomaError {
   if (error instanceof SomaError) return error;
@@ -29,20 +44,79 @@ function toSomaError(error: FastifyError | Error, request: FastifyRequest, maxBo
   return somaError('SOMA_ERR_SERVICE_INTERNAL', { requestId: String(request.id) }, { cause: error });
 }
 
+function sendError(soma: SomaError, request: FastifyRequest, reply: FastifyReply): void {
+  const fields = { method: request.method, url: requestPath(request), statusCode: soma.statusCode, code: soma.code };
+  if (soma.statusCode >= 500) request.log.error({ ...fields, err: soma.cause ?? soma }, 'request failed');
+  else request.log.info(fields, 'request rejected');
+
+  sentCodes.set(request, soma.code);
+  if (soma.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (soma.statusCode === 401) reply.header('www-authenticate', 'Bearer');
+  reply.code(soma.statusCode).send(toErrorBody(soma));
+}
+
+/**
+ * Longest path parameter the router accepts, in characters as sent. An id has
+ * at most 256 code points, and a percent-encoded code point takes up to 12
+ * characters (4 UTF-8 bytes as %XX).
+ */
+export const MAX_PARAM_LENGTH = 256 * 12;
+
+/**
+ * The fastify `frameworkErrors` handler: an over-long path parameter or an
+ * undecodable path gets the standard error body instead of fastify's, which
+ * repeats the whole path.
+ */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const url = requestPath(request);
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendError(somaError('SOMA_ERR_ROUTE_URL_TOO_LONG', { url, limit: MAX_PARAM_LENGTH }), request, reply);
+  } else if (error.code === 'FST_ERR_BAD_URL') {
+    sendError(somaError('SOMA_ERR_ROUTE_INVALID_URL', { url }), request, reply);
+  } else {
+    sendError(somaError('SOMA_ERR_SERVICE_INTERNAL', { requestId: String(request.id) }, { cause: error }), request, reply);
+  }
+}
+
+/** Route paths by method, matched segment by segment; `:name` matches any one segment. */
+function createRouteTable(): { add(method: string, url: string): void; methodsFor(path: string): string[] } {
+  const routes: { method: string; segments: string[] }[] = [];
+
+  function matches(segments: string[], path: string[]): boolean {
+    if (segments.length !== path.length) return false;
+    return segments.every((segment, index) => segment.startsWith(':') ? path[index] !== '' : segment === path[index]);
+  }
+
+  return {
+    add(method, url) {
+      routes.push({ method, segments: url.split('/') });
+    },
+    methodsFor(path) {
+      const parts = path.split('/');
+      const methods = routes.filter((route) => matches(route.segments, parts)).map((route) => route.method);
+      return [...new Set(methods)].sort();
+    },
+  };
+}
+
 export function registerErrorHandlers(app: FastifyInstance, maxBodyBytes: number): void {
+  const routes = createRouteTable();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.add(method, route.url);
+  });
+
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
-    const soma = toSomaError(error, request, maxBodyBytes);
-    if (soma.statusCode >= 500) {
-      request.log.error({ err: soma.cause ?? soma, code: soma.code }, 'request failed');
-    } else {
-      request.log.info({ code: soma.code }, 'request rejected');
-    }
-    if (soma.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    reply.code(soma.statusCode).send(toErrorBody(soma));
+    sendError(toSomaError(error, request, maxBodyBytes), request, reply);
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const soma = somaError('SOMA_ERR_ROUTE_NOT_FOUND', { method: request.method, url: request.url.split('?', 1)[0] ?? '' });
-    reply.code(404).send(toErrorBody(soma));
+    const url = requestPath(request);
+    const allowed = routes.methodsFor(url);
+    if (allowed.length === 0) {
+      sendError(somaError('SOMA_ERR_ROUTE_NOT_FOUND', { method: request.method, url }), request, reply);
+      return;
+    }
+    reply.header('allow', allowed.join(', '));
+    sendError(somaError('SOMA_ERR_ROUTE_METHOD_NOT_ALLOWED', { method: request.method, url, allowed }), request, reply);
   });
 }

@@ -5,11 +5,18 @@
  *   header, so the client never meets a reset connection while it is still
  *   sending (up to DRAIN_LIMIT_FACTOR times the limit);
  * - empty, whitespace-only and malformed bodies get 400 with the parse error;
+ * - a body that is not valid UTF-8 gets 400 with the offset of the first
+ *   invalid byte, instead of having the byte replaced with U+FFFD;
+ * - a UTF-8 byte order mark at the start is skipped, as RFC 8259 section 8.1
+ *   allows a parser to do;
  * - `__proto__` keys and `constructor.prototype` anywhere in the body are
  *   rejected with 400 naming their path (the whole request is rejected;
  *   nothing is stripped, because stripping would silently change the data);
- * - other content types get 415 after their body is drained.
+ * - other content types get 415 after their body is drained;
+ * - a request for an unknown route or method gets its 404 or 405 whatever its
+ *   body holds: the body is drained and not parsed.
  */
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { somaError, type SomaError } from '../errors.js';
 import { findForbiddenKey } from '../events/json-inspect.js';
@@ -19,11 +26,56 @@ export const DRAIN_LIMIT_FACTOR = 64;
 
 type Done = (error: Error | null, body?: unknown) => void;
 
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * Returns the offset of the first invalid UTF-8 sequence (RFC 3629): a bad
+ * lead byte, or a lead byte without its continuation bytes, of an overlong
+ * form, of a surrogate or of a code point above U+10FFFF. Returns -1 for valid UTF-8.
+ */
+export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
+  let index = 0;
+  while (index < bytes.length) {
+    const lead = bytes[index] as number;
+    if (lead < 0x80) {
+      index++;
+      continue;
+    }
+    let length: number;
+    let min: number;
+    if (lead >= 0xc2 && lead <= 0xdf) [length, min] = [2, 0x80];
+    else if (lead >= 0xe0 && lead <= 0xef) [length, min] = [3, 0x800];
+    else if (lead >= 0xf0 && lead <= 0xf4) [length, min] = [4, 0x10000];
+    else return index;
+
+    let codePoint = lead & (0xff >> (length + 1));
+    for (let offset = 1; offset < length; offset++) {
+      const next = bytes[index + offset];
+      if (next === undefined || (next & 0xc0) !== 0x80) return index;
+      codePoint = (codePoint << 6) | (next & 0x3f);
+    }
+    if (codePoint < min || codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff)) return index;
+    index += length;
+  }
+  return -1;
+}
+
+/** Decodes a body as UTF-8 without a leading byte order mark; throws SOMA_ERR_BODY_INVALID_ENCODING for invalid bytes. */
+export function decodeBody(bytes: Buffer): string {
+  const body = bytes.subarray(0, 3).equals(UTF8_BOM) ? bytes.subarray(3) : bytes;
+  if (!isUtf8(body)) {
+    const relative = firstInvalidUtf8Offset(body);
+    const offset = relative + (body === bytes ? 0 : UTF8_BOM.length);
+    throw somaError('SOMA_ERR_BODY_INVALID_ENCODING', { offset, byte: bytes[offset] ?? 0 });
+  }
+  return body.toString('utf8');
+}
+
 function readBody(
   request: FastifyRequest,
   payload: NodeJS.ReadableStream,
   limit: number,
-  done: (error: SomaError | null, text?: string) => void,
+  done: (error: SomaError | null, bytes?: Buffer) => void,
 ): void {
   const declared = Number(request.headers['content-length']);
   const drainLimit = limit * DRAIN_LIMIT_FACTOR;
@@ -32,13 +84,13 @@ function readBody(
   let tooLarge = Number.isFinite(declared) && declared > limit;
   let finished = false;
 
-  function finish(error: SomaError | null, text?: string): void {
+  function finish(error: SomaError | null, bytes?: Buffer): void {
     if (finished) return;
     finished = true;
     payload.removeListener('data', onData);
     payload.removeListener('end', onEnd);
     payload.removeListener('error', onError);
-    done(error, text);
+    done(error, bytes);
   }
 
   function onData(chunk: Buffer): void {
@@ -58,7 +110,7 @@ function readBody(
       finish(somaError('SOMA_ERR_BODY_TOO_LARGE', { limit }));
       return;
     }
-    finish(null, chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    finish(null, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
   }
 
   function onError(error: Error): void {
@@ -96,10 +148,11 @@ export function registerJsonBodyParser(app: FastifyInstance, maxBodyBytes: numbe
   app.removeAllContentTypeParsers();
 
   app.addContentTypeParser('application/json', (request: FastifyRequest, payload: NodeJS.ReadableStream, done: Done) => {
-    readBody(request, payload, maxBodyBytes, (error, text) => {
+    readBody(request, payload, maxBodyBytes, (error, bytes) => {
       if (error !== null) return done(error);
+      if (request.is404) return done(null, undefined);
       try {
-        done(null, parseJsonText(text ?? ''));
+        done(null, parseJsonText(decodeBody(bytes ?? Buffer.alloc(0))));
       } catch (parseError) {
         done(parseError as Error);
       }
@@ -108,8 +161,10 @@ export function registerJsonBodyParser(app: FastifyInstance, maxBodyBytes: numbe
 
   app.addContentTypeParser('*', (request: FastifyRequest, payload: NodeJS.ReadableStream, done: Done) => {
     readBody(request, payload, maxBodyBytes, (error) => {
+      if (error !== null) return done(error);
+      if (request.is404) return done(null, undefined);
       const contentType = request.headers['content-type'] ?? '(none)';
-      done(error ?? somaError('SOMA_ERR_BODY_UNSUPPORTED_MEDIA_TYPE', { contentType }));
+      done(somaError('SOMA_ERR_BODY_UNSUPPORTED_MEDIA_TYPE', { contentType }));
     });
   });
 }
