@@ -139,7 +139,8 @@ async function run(): Promise<void> {
   if (vectorStore !== undefined && (direct || consumerKinds.includes('vector'))) {
     probes.qdrant = () => vectorStore.check(config.defaultNamespace);
   }
-  const readiness = createReadiness({ probes, log });
+  const endpoints = { kafka: config.kafkaBrokers.join(','), postgres: config.postgresUrl, qdrant: config.qdrantUrl };
+  const readiness = createReadiness({ probes, log, endpoints });
   readiness.start();
 
   let publisher: EventPublisher | undefined;

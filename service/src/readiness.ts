@@ -40,15 +40,126 @@ export interface Readiness {
   stop(): void;
 }
 
-function describe(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
-  return error instanceof Error ? error.message : String(error);
+/** Plain words for the socket error codes of Node.js and undici that mean a dependency cannot be reached. */
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the peer',
+  ETIMEDOUT: 'connection timed out',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed by the peer',
+  UND_ERR_SOCKET: 'connection closed by the peer',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+};
+
+/** Wrapper messages without the reason of the failure, which their cause contains. */
+const GENERIC_MESSAGES = new Set(['', 'fetch failed', 'AggregateError']);
+
+const SETTINGS: Record<DependencyName, { product: string; variable: string }> = {
+  kafka: { product: 'Kafka', variable: 'SOMA_KAFKA_BROKERS' },
+  postgres: { product: 'Postgres', variable: 'SOMA_POSTGRES_URL' },
+  qdrant: { product: 'Qdrant', variable: 'SOMA_QDRANT_URL' },
+};
+
+interface ErrorFields {
+  message?: unknown;
+  code?: unknown;
+  address?: unknown;
+  port?: unknown;
+  cause?: unknown;
+  originalError?: unknown;
+  errors?: unknown;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, dependency: string): Promise<T> {
+/** Lists an error and its causes, outermost first: `cause`, kafkajs `originalError` and the first of `errors`. */
+function causeChain(error: unknown): ErrorFields[] {
+  const chain: ErrorFields[] = [];
+  let current: unknown = error;
+  while (current !== null && typeof current === 'object' && chain.length < 10 && !chain.includes(current as ErrorFields)) {
+    const fields = current as ErrorFields;
+    chain.push(fields);
+    const first = Array.isArray(fields.errors) ? (fields.errors[0] as unknown) : undefined;
+    current = fields.cause ?? fields.originalError ?? first;
+  }
+  return chain;
+}
+
+/** Finds the socket error in a cause chain: its plain reason, code and address. */
+function networkFailure(error: unknown): { reason: string; code: string; address: string | undefined } | undefined {
+  for (const fields of causeChain(error)) {
+    const code = typeof fields.code === 'string' ? fields.code : undefined;
+    if (code === undefined || NETWORK_ERRORS[code] === undefined) continue;
+    const address = typeof fields.address === 'string' ? `${fields.address}${fields.port === undefined ? '' : `:${String(fields.port)}`}` : undefined;
+    return { reason: NETWORK_ERRORS[code], code, address };
+  }
+  return undefined;
+}
+
+/**
+ * Describes a failed call to a dependency in one line: the socket error in
+ * plain words with its code and address, or else the first message of the
+ * cause chain that is more than a wrapper such as "fetch failed".
+ */
+export function describeFailure(error: unknown): string {
+  const network = networkFailure(error);
+  if (network !== undefined) return `${network.reason} (${network.code}${network.address === undefined ? '' : ` ${network.address}`})`;
+  for (const fields of causeChain(error)) {
+    const message = typeof fields.message === 'string' ? fields.message : '';
+    if (!GENERIC_MESSAGES.has(message)) return message;
+  }
+  return String(error);
+}
+
+/**
+ * Removes the user name and password from a URL, so that a readiness detail
+ * or a log line can name the endpoint. Text before an `@` that follows the
+ * scheme is removed too, for values that the URL parser reads differently.
+ */
+export function redactEndpoint(endpoint: string): string {
+  let text = endpoint;
+  try {
+    const url = new URL(endpoint);
+    if (url.username !== '' || url.password !== '') {
+      url.username = '';
+      url.password = '';
+      text = url.toString();
+    }
+  } catch {
+    // Not a URL, such as a Kafka broker list; the pattern below still applies.
+  }
+  return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^@/\s]*@/, '$1');
+}
+
+/** Thrown by withTimeout, so that the readiness detail can report that the dependency did not answer. */
+class ProbeTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+  }
+}
+
+/** Builds the readiness detail of a failed probe: which dependency, where, what failed and what to check. */
+export function describeProbeFailure(name: DependencyName, error: unknown, endpoint: string | undefined): string {
+  const { product, variable } = SETTINGS[name];
+  const network = networkFailure(error);
+  const where = endpoint ?? network?.address;
+  const at = where === undefined ? '' : ` at ${where}`;
+  if (network !== undefined) {
+    const code = `${network.code}${network.address === undefined ? '' : ` ${network.address}`}`;
+    return `${name}${at} is unreachable: ${network.reason} (${code}); check that ${product} is running and ${variable} names it`;
+  }
+  if (error instanceof ProbeTimeoutError) {
+    return `${name}${at} did not answer within ${error.timeoutMs} ms; check that ${product} is running and ${variable} names it`;
+  }
+  const message = describeFailure(error);
+  return where === undefined || message.includes(where) ? message : `${name}${at}: ${message}`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${dependency} probe timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new ProbeTimeoutError(ms)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -57,6 +168,8 @@ export function createReadiness(options: {
   probes: Partial<Record<DependencyName, Probe>>;
   log: Logger;
   intervalMs?: number;
+  /** Address of each dependency (broker list or URL) for the details of failed probes; credentials are removed. */
+  endpoints?: Partial<Record<DependencyName, string | undefined>>;
 }): Readiness {
   const { log } = options;
   const probes = Object.entries(options.probes) as [DependencyName, Probe][];
@@ -78,9 +191,12 @@ export function createReadiness(options: {
   function probeOnce(name: DependencyName, probe: Probe): Promise<void> {
     const active = running.get(name);
     if (active !== undefined) return active;
-    const run = withTimeout(probe(), PROBE_TIMEOUT_MS, name)
+    const endpoint = options.endpoints?.[name];
+    const run = withTimeout(probe(), PROBE_TIMEOUT_MS)
       .then((detail) => record(name, { ok: true, detail }))
-      .catch((error: unknown) => record(name, { ok: false, detail: describe(error) }))
+      .catch((error: unknown) => {
+        record(name, { ok: false, detail: describeProbeFailure(name, error, endpoint === undefined ? undefined : redactEndpoint(endpoint)) });
+      })
       .finally(() => running.delete(name));
     running.set(name, run);
     return run;

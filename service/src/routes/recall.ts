@@ -1,12 +1,15 @@
 /** POST /recall: nearest items of a namespace to a query text, from Qdrant. */
 import type { FastifyInstance } from 'fastify';
 import type { Embedder } from '../embedding/embedder.js';
-import { somaError } from '../errors.js';
-import { createAjv } from '../events/ajv.js';
+import { countCodePoints, somaError } from '../errors.js';
+import { createAjv, describeAjvError } from '../events/ajv.js';
+import { describeFailure } from '../readiness.js';
 import { qdrantStatus, type SearchHit, type VectorStore } from '../stores/qdrant-vector-store.js';
 
 export const MAX_TOP_K = 1000;
 export const DEFAULT_TOP_K = 10;
+
+const RECALL_RETRY = 'the search did not run, retry the request later';
 
 interface RecallRequest {
   query: string;
@@ -36,20 +39,25 @@ export function registerRecallRoute(
     if (body === undefined) throw somaError('SOMA_ERR_BODY_EMPTY', {});
     if (!validateRecall(body)) {
       const error = validateRecall.errors?.[0];
-      const field = error?.instancePath.slice(1) || 'body';
       const problem =
         error?.keyword === 'required'
           ? `field ${String(error.params.missingProperty)} is missing; send {"query": "...", "top_k": 10}`
-          : `${field} ${error?.message ?? 'is invalid'}`;
+          : describeAjvError(error, body);
       throw somaError('SOMA_ERR_RECALL_INVALID', { problem });
     }
-    if (body.query.length > options.maxTextLength) {
+    // A string has at least as many UTF-16 units as code points, so only longer ones are counted.
+    const queryLength = body.query.length > options.maxTextLength ? countCodePoints(body.query) : body.query.length;
+    if (queryLength > options.maxTextLength) {
       throw somaError('SOMA_ERR_RECALL_INVALID', {
-        problem: `query has ${body.query.length} characters and the limit is ${options.maxTextLength} (SOMA_MAX_TEXT_LENGTH)`,
+        problem: `query has ${queryLength} characters (Unicode code points) and the limit is ${options.maxTextLength} (SOMA_MAX_TEXT_LENGTH)`,
       });
     }
     if (options.vectorStore === undefined) {
-      throw somaError('SOMA_ERR_DEPENDENCY_UNAVAILABLE', { dependency: 'qdrant', detail: 'SOMA_QDRANT_URL is not set' });
+      throw somaError('SOMA_ERR_DEPENDENCY_UNAVAILABLE', {
+        dependency: 'qdrant',
+        detail: 'SOMA_QDRANT_URL is not set',
+        effect: 'recall searches Qdrant, so set SOMA_QDRANT_URL on the API and restart it',
+      });
     }
 
     const namespace = body.namespace ?? options.defaultNamespace;
@@ -59,7 +67,11 @@ export function registerRecallRoute(
     } catch (error) {
       // A namespace that never stored anything has no collection, so nothing matches.
       if (qdrantStatus(error) === 404) return { results: [] };
-      throw somaError('SOMA_ERR_DEPENDENCY_UNAVAILABLE', { dependency: 'qdrant', detail: (error as Error).message }, { cause: error });
+      throw somaError(
+        'SOMA_ERR_DEPENDENCY_UNAVAILABLE',
+        { dependency: 'qdrant', detail: describeFailure(error), effect: RECALL_RETRY },
+        { cause: error },
+      );
     }
     return { results };
   });

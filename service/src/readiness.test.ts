@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { test } from 'node:test';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createReadiness, describeFailure, describeProbeFailure, redactEndpoint } from './readiness.js';
+
+/** Returns a loopback port that nothing listens on: one the kernel gave out and that was closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+test('endpoint credentials are removed', () => {
+  assert.equal(redactEndpoint('postgres://soma:secret@127.0.0.1:5432/db'), 'postgres://127.0.0.1:5432/db');
+  assert.equal(redactEndpoint('http://127.0.0.1:6333'), 'http://127.0.0.1:6333');
+  assert.equal(redactEndpoint('127.0.0.1:9092,127.0.0.1:9093'), '127.0.0.1:9092,127.0.0.1:9093');
+  assert.equal(redactEndpoint('user:pw@host:1'), 'host:1');
+});
+
+test('fetch failed is unwrapped to the refused address', async () => {
+  const port = await closedPort();
+  const error = await fetch(`http://127.0.0.1:${port}/`).then(
+    () => assert.fail('the port should refuse connections'),
+    (failure: unknown) => failure,
+  );
+  assert.equal(describeFailure(error), `connection refused (ECONNREFUSED 127.0.0.1:${port})`);
+  assert.equal(
+    describeProbeFailure('qdrant', error, `http://127.0.0.1:${port}`),
+    `qdrant at http://127.0.0.1:${port} is unreachable: connection refused (ECONNREFUSED 127.0.0.1:${port}); ` +
+      'check that Qdrant is running and SOMA_QDRANT_URL names it',
+  );
+});
+
+test('a postgres probe detail names the URL without the password', async () => {
+  const port = await closedPort();
+  const url = `postgres://soma:pg-secret@127.0.0.1:${port}/postgres`;
+  const readiness = createReadiness({
+    log: pino({ level: 'silent' }),
+    endpoints: { postgres: url },
+    probes: {
+      postgres: async () => {
+        const client = new pg.Client({ connectionString: url });
+        try {
+          await client.connect();
+          return 'ok';
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+    },
+  });
+  await readiness.refresh();
+  const detail = readiness.snapshot().checks.postgres?.detail ?? '';
+  assert.equal(
+    detail,
+    `postgres at postgres://127.0.0.1:${port}/postgres is unreachable: connection refused (ECONNREFUSED 127.0.0.1:${port}); ` +
+      'check that Postgres is running and SOMA_POSTGRES_URL names it',
+  );
+});
+
+test('other probe errors keep their message and gain the endpoint', () => {
+  const error = new Error('collection api_ns has vector size 64, the service uses 128');
+  assert.equal(
+    describeProbeFailure('qdrant', error, 'http://127.0.0.1:6333'),
+    'qdrant at http://127.0.0.1:6333: collection api_ns has vector size 64, the service uses 128',
+  );
+  assert.equal(describeProbeFailure('qdrant', error, undefined), 'collection api_ns has vector size 64, the service uses 128');
+});
