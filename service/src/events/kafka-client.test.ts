@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { kafkaSecurityOptions } from './kafka-client.js';
+import { logLevel as KafkaLogLevel } from 'kafkajs';
+import { kafkaLogLevel, kafkaSecurityOptions } from './kafka-client.js';
 
 test('kafka security off by default', () => {
   assert.deepEqual(kafkaSecurityOptions({}), {});
@@ -26,4 +27,28 @@ test('kafka security reads the CA file and sets SASL', () => {
 
 test('kafka security uses system CAs without a CA file', () => {
   assert.equal(kafkaSecurityOptions({ ssl: true }).ssl, true);
+});
+
+test('kafkajs start-up errors are downgraded, other errors are not', () => {
+  const leader = kafkaLogLevel(KafkaLogLevel.ERROR, 'Response Metadata(key: 3, version: 6)', {
+    error: 'There is no leader for this topic-partition as we are in the middle of a leadership election',
+  });
+  assert.deepEqual(leader, { level: 'warn', errorType: 'LEADER_NOT_AVAILABLE' });
+
+  const coordinator = kafkaLogLevel(KafkaLogLevel.ERROR, 'Response FindCoordinator(key: 10, version: 2)', {
+    error: 'The group coordinator is not available',
+  });
+  assert.deepEqual(coordinator, { level: 'warn', errorType: 'GROUP_COORDINATOR_NOT_AVAILABLE' });
+
+  const createTopics = kafkaLogLevel(KafkaLogLevel.ERROR, 'Response CreateTopics(key: 19, version: 3)', { error: 'Topic creation errors' });
+  assert.equal(createTopics.level, 'debug');
+
+  const authorization = kafkaLogLevel(KafkaLogLevel.ERROR, 'Response Produce(key: 0, version: 7)', {
+    error: 'Not authorized to access topics: [Topic authorization failed]',
+  });
+  assert.deepEqual(authorization, { level: 'error', errorType: 'TOPIC_AUTHORIZATION_FAILED' });
+
+  assert.equal(kafkaLogLevel(KafkaLogLevel.ERROR, 'Connection error: connect ECONNREFUSED', {}).level, 'error');
+  assert.equal(kafkaLogLevel(KafkaLogLevel.WARN, 'Limiting retries for the idempotent producer may invalidate EoS guarantees', {}).level, 'debug');
+  assert.equal(kafkaLogLevel(KafkaLogLevel.WARN, 'Crash: KafkaJSNumberOfRetriesExceeded', {}).level, 'warn');
 });

@@ -4,6 +4,7 @@
  * 503 within seconds, and kafkajs log lines routed into pino.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaSaslMechanism } from '../config.js';
@@ -12,15 +13,68 @@ import { installRequestQueueTimerFix, PATCHED_KAFKAJS_VERSION } from './kafkajs-
 export const KAFKA_CONNECTION_TIMEOUT_MS = 3_000;
 export const KAFKA_REQUEST_TIMEOUT_MS = 10_000;
 
+type PinoLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * kafkajs protocol error messages by error type, from the kafkajs error table
+ * (kafkajs 2.2.4, src/protocol/error.js). kafkajs logs a failed response with
+ * the message only, so the type is looked up here. An empty map, if another
+ * kafkajs version moved the table, only stops the downgrades below.
+ */
+function loadProtocolErrorTypes(): Map<string, string> {
+  try {
+    const table = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; message: string }[] };
+    return new Map(table.errorCodes.map((entry) => [entry.message, entry.type]));
+  } catch {
+    return new Map();
+  }
+}
+
+const PROTOCOL_ERROR_TYPES = loadProtocolErrorTypes();
+
+/**
+ * Error types that brokers return while a topic or consumer group is still
+ * being set up, which happens on every clean start. kafkajs retries the
+ * request, and a failure that outlasts the retries reaches the service code,
+ * which logs it where it handles it.
+ */
+const TRANSIENT_ERROR_TYPES = new Set([
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'NOT_LEADER_FOR_PARTITION',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'GROUP_LOAD_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+
+/** kafkajs warns about the retry limit on every producer; the service sets that limit on purpose (see producer.ts). */
+const IDEMPOTENT_RETRY_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
+/**
+ * Chooses the pino level of one kafkajs log entry. Failed responses of
+ * transient broker states drop from error to warn. A failed CreateTopics
+ * response drops to debug, because ensureTopics logs the outcome. Every other
+ * error stays an error.
+ */
+export function kafkaLogLevel(level: KafkaLogLevel, message: string, fields: Record<string, unknown>): { level: PinoLevel; errorType?: string } {
+  if (level === KafkaLogLevel.ERROR) {
+    const errorType = typeof fields.error === 'string' ? PROTOCOL_ERROR_TYPES.get(fields.error) : undefined;
+    if (message.startsWith('Response CreateTopics')) return { level: 'debug', ...(errorType === undefined ? {} : { errorType }) };
+    if (message.startsWith('Response ') && errorType !== undefined && TRANSIENT_ERROR_TYPES.has(errorType)) return { level: 'warn', errorType };
+    return errorType === undefined ? { level: 'error' } : { level: 'error', errorType };
+  }
+  if (level === KafkaLogLevel.WARN) return { level: message === IDEMPOTENT_RETRY_WARNING ? 'debug' : 'warn' };
+  if (level === KafkaLogLevel.INFO) return { level: 'debug' };
+  return { level: 'trace' };
+}
+
 function pinoLogCreator(log: Logger): logCreator {
+  const target = log.child({ component: 'kafkajs' });
   return () =>
     ({ level, log: entry }) => {
       const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry;
-      const target = log.child({ component: 'kafkajs' });
-      if (level === KafkaLogLevel.ERROR) target.error(fields, message);
-      else if (level === KafkaLogLevel.WARN) target.warn(fields, message);
-      else if (level === KafkaLogLevel.INFO) target.debug(fields, message);
-      else target.trace(fields, message);
+      const chosen = kafkaLogLevel(level, message, fields);
+      target[chosen.level](chosen.errorType === undefined ? fields : { ...fields, errorType: chosen.errorType }, message);
     };
 }
 
