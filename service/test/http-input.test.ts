@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { countPoints, countRows, postJson, queryRows, testBackends, uniqueName } from './support/backends.js';
+import { countPoints, countRows, freePort, postJson, queryRows, testBackends, uniqueName } from './support/backends.js';
 import { startDirectApp, type DirectApp } from './support/apps.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -39,15 +39,20 @@ function bulk(body: unknown): Promise<{ status: number; body: any }> {
 }
 
 /** Sends a raw body over one connection and returns the status and body text, or the socket error. */
-function rawPost(path: string, body: Buffer, headers: Record<string, string | number>): Promise<{ status: number; text: string }> {
+function rawPost(
+  path: string,
+  body: Buffer,
+  headers: Record<string, string | number>,
+  method = 'POST',
+): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const url = new URL(direct.url);
     const req = httpRequest(
-      { host: url.hostname, port: url.port, path, method: 'POST', headers: { 'content-type': 'application/json', ...AUTH, ...headers } },
+      { host: url.hostname, port: url.port, path, method, headers: { 'content-type': 'application/json', ...AUTH, ...headers } },
       (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
       },
     );
     req.on('error', reject);
@@ -129,7 +134,7 @@ describe('limits', () => {
     assert.equal(response.body.accepted, 1);
     assert.equal(response.body.rejected[0].index, 1);
     assert.equal(response.body.rejected[0].code, 'SOMA_ERR_ITEM_TEXT_TOO_LONG');
-    assert.match(response.body.rejected[0].message, /text has 1001 characters and the limit is 1000/);
+    assert.match(response.body.rejected[0].message, /text has 1001 characters \(Unicode code points\) and the limit is 1000/);
     assert.equal(await countRows(postgresUrl, runId), 1);
   });
 });
@@ -140,7 +145,7 @@ describe('item validation', () => {
     assert.equal(response.status, 400);
     assert.equal(response.body.code, 'SOMA_ERR_BULK_ALL_REJECTED');
     assert.equal(response.body.errors[0].code, 'SOMA_ERR_ITEM_INVALID');
-    assert.equal(response.body.errors[0].message, 'item 0: field importance must be number, got string');
+    assert.equal(response.body.errors[0].message, 'item 0: field importance must be a number, got a string');
   });
 
   test('a missing text names the field', async () => {
@@ -231,5 +236,252 @@ describe('auth', () => {
   test('the token never appears in the log', () => {
     assert.ok(direct.logLines().length > 0);
     for (const line of direct.logLines()) assert.ok(!line.includes(TOKEN), line);
+  });
+});
+
+/** Builds an item whose deepest object or array sits at `depth`, counting the item itself as level 1. */
+function nestedItem(depth: number, runId: string, id: string): Record<string, unknown> {
+  let payload: Record<string, unknown> = { leaf: 1 };
+  for (let level = 3; level <= depth; level++) payload = { a: payload };
+  return { id, text: 'deep', run_id: runId, payload };
+}
+
+/** Parses the JSON log lines of the direct app. */
+function logRecords(): Record<string, unknown>[] {
+  return direct.logLines().map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('body encoding', () => {
+  test('invalid UTF-8 -> 400 naming the byte offset', async () => {
+    const body = Buffer.concat([Buffer.from('{"items":[{"text":"caf'), Buffer.from([0xe9]), Buffer.from('"}]}')]);
+    const response = await rawPost('/store_bulk', body, {});
+    assert.equal(response.status, 400);
+    const parsed = JSON.parse(response.text) as { code: string; message: string; error: string };
+    assert.equal(parsed.code, 'SOMA_ERR_BODY_INVALID_ENCODING');
+    assert.equal(parsed.error, 'Bad Request');
+    assert.equal(parsed.message, 'the request body is not valid UTF-8 (invalid byte 0xe9 at byte offset 22); encode the JSON text as UTF-8');
+  });
+
+  test('overlong and surrogate UTF-8 sequences -> 400', async () => {
+    for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]]) {
+      const body = Buffer.concat([Buffer.from('{"items":[{"text":"'), Buffer.from(bad), Buffer.from('"}]}')]);
+      const response = await rawPost('/store_bulk', body, {});
+      assert.equal(response.status, 400, bad.join(','));
+      assert.match(response.text, /SOMA_ERR_BODY_INVALID_ENCODING/);
+    }
+  });
+
+  test('multi-byte UTF-8 text is stored unchanged', async () => {
+    const runId = uniqueName('run');
+    const text = 'café ✓ 😀';
+    const response = await rawPost('/store_bulk', Buffer.from(JSON.stringify({ items: [{ id: `${runId}-u`, text, run_id: runId }] })), {});
+    assert.equal(response.status, 201);
+    const rows = await queryRows<{ value: { payload: { text: string } } }>(postgresUrl, 'SELECT value FROM public.kv_store WHERE id = $1', [`${runId}-u`]);
+    assert.equal(rows[0]?.value.payload.text, text);
+  });
+
+  test('a leading UTF-8 byte order mark is skipped', async () => {
+    const runId = uniqueName('run');
+    const json = JSON.stringify({ items: [{ id: `${runId}-bom`, text: 'after a BOM', run_id: runId }] });
+    const response = await rawPost('/store_bulk', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json)]), {});
+    assert.equal(response.status, 201);
+    assert.equal(await countRows(postgresUrl, runId), 1);
+    const onlyBom = await rawPost('/store_bulk', Buffer.from([0xef, 0xbb, 0xbf]), {});
+    assert.equal(onlyBom.status, 400);
+    assert.match(onlyBom.text, /SOMA_ERR_BODY_EMPTY/);
+  });
+});
+
+describe('nesting depth', () => {
+  test('32 levels are accepted and 33 rejected', async () => {
+    const runId = uniqueName('run');
+    const response = await bulk({ items: [nestedItem(32, runId, `${runId}-32`), nestedItem(33, runId, `${runId}-33`)] });
+    assert.equal(response.status, 201);
+    assert.deepEqual(response.body.ids, [`${runId}-32`]);
+    assert.equal(response.body.rejected[0].code, 'SOMA_ERR_ITEM_TOO_DEEP');
+    assert.match(response.body.rejected[0].message, /^item 1: item\.payload\.a\.a.* is nested 33 levels deep and the limit is 32 levels \(the item object is level 1/);
+  });
+});
+
+describe('item messages', () => {
+  test('ajv wording is replaced by sentences naming field and limit', async () => {
+    const cases: [unknown, string][] = [
+      [{ text: '' }, 'item 0: field text must not be empty'],
+      [{ text: 'a', id: 'x'.repeat(300) }, 'item 0: field id has 300 characters and the limit is 256'],
+      [{ text: 'a', type: 7 }, 'item 0: field type must be a string, got a number'],
+      [{ text: 'a', namespace: 'bad ns' }, `item 0: field namespace "bad ns" is invalid; use letters, digits, '_', '.' and '-', starting with a letter or digit`],
+      [{ coord: [], payload: {}, type: 't' }, 'item 0: field coord must be an array of 1 to 1024 numbers, such as [1, 2.5, 3], or a string such as "1,2.5,3", got an array'],
+    ];
+    for (const [item, message] of cases) {
+      const response = await bulk({ items: [item] });
+      assert.equal(response.status, 400, message);
+      assert.equal(response.body.errors[0].message, message);
+    }
+  });
+
+  test('coord as a string is stored as sent; a blank string is rejected', async () => {
+    const runId = uniqueName('run');
+    const response = await bulk({ items: [{ coord: `${runId} 1,2,3`, payload: {}, type: 'semantic', run_id: runId }, { coord: '   ', payload: {}, type: 'semantic' }] });
+    assert.equal(response.status, 201);
+    assert.deepEqual(response.body.ids, [`${runId} 1,2,3`]);
+    assert.equal(response.body.rejected[0].index, 1);
+    assert.match(response.body.rejected[0].message, /^item 1: field coord must be an array of 1 to 1024 numbers/);
+    const rows = await queryRows<{ value: { payload: { coord: unknown } } }>(postgresUrl, 'SELECT value FROM public.kv_store WHERE run_id = $1', [runId]);
+    assert.equal(rows[0]?.value.payload.coord, `${runId} 1,2,3`);
+  });
+
+  test('text length counts code points, not UTF-16 units', async () => {
+    const runId = uniqueName('run');
+    const emoji = '😀';
+    const response = await bulk({ items: [{ text: emoji.repeat(1000), run_id: runId }, { text: emoji.repeat(1001), run_id: runId }] });
+    assert.equal(response.status, 201);
+    assert.equal(response.body.accepted, 1);
+    assert.match(response.body.rejected[0].message, /^item 1: text has 1001 characters \(Unicode code points\) and the limit is 1000/);
+  });
+
+  test('a 10,000-character id is cut short in messages', async () => {
+    const id = 'i'.repeat(10_000);
+    const stored = await bulk({ items: [{ id, text: 'a' }] });
+    assert.equal(stored.status, 400);
+    assert.equal(stored.body.errors[0].id, undefined);
+    assert.ok(stored.body.errors[0].message.length < 200, stored.body.errors[0].message);
+
+    const read = await fetch(`${direct.url}/memories/${'i'.repeat(256)}`, { headers: AUTH });
+    assert.equal(read.status, 404);
+    const body = (await read.json()) as { message: string };
+    assert.equal(body.message, `no memory with id "${'i'.repeat(64)}"... (256 characters) is stored; check the id, or retry if it was stored just now`);
+
+    const long = await fetch(`${direct.url}/memories/${id}`, { headers: AUTH });
+    assert.equal(long.status, 414);
+    const longBody = (await long.json()) as { code: string; message: string };
+    assert.equal(longBody.code, 'SOMA_ERR_ROUTE_URL_TOO_LONG');
+    assert.equal(longBody.message, `a path segment of /memories/${'i'.repeat(54)}... (10010 characters) is longer than 3072 characters; ids have at most 256 characters`);
+  });
+
+  test('recall errors use plain wording', async () => {
+    const response = await postJson(`${direct.url}/recall`, { query: 'q', top_k: 0 }, AUTH);
+    assert.equal(response.status, 400);
+    assert.equal(response.body.message, 'the recall request is invalid: field top_k must be at least 1, got 0');
+  });
+});
+
+describe('routing', () => {
+  test('a known path with another method -> 405 with Allow', async () => {
+    const response = await rawPost('/store_bulk', Buffer.alloc(0), {}, 'DELETE');
+    assert.equal(response.status, 405);
+    assert.equal(response.headers.allow, 'POST');
+    assert.deepEqual(JSON.parse(response.text), {
+      statusCode: 405,
+      code: 'SOMA_ERR_ROUTE_METHOD_NOT_ALLOWED',
+      error: 'Method Not Allowed',
+      message: 'method DELETE is not allowed on /store_bulk; use POST',
+    });
+    const memories = await fetch(`${direct.url}/memories/abc`, { method: 'DELETE', headers: AUTH });
+    assert.equal(memories.status, 405);
+    assert.match(memories.headers.get('allow') ?? '', /GET/);
+  });
+
+  test('an unknown path -> 404 whatever the body', async () => {
+    const response = await rawPost('/nope', Buffer.from('not json'), {});
+    assert.equal(response.status, 404);
+    const body = JSON.parse(response.text) as { code: string; statusCode: number; error: string; message: string };
+    assert.equal(body.code, 'SOMA_ERR_ROUTE_NOT_FOUND');
+    assert.equal(body.error, 'Not Found');
+    assert.equal(body.message, 'route POST /nope does not exist; see the service README for the routes');
+  });
+
+  test('an undecodable path -> 400 in the standard body', async () => {
+    const response = await fetch(`${direct.url}/memories/%E0%A4%A`, { headers: AUTH });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { code: string; message: string };
+    assert.equal(body.code, 'SOMA_ERR_ROUTE_INVALID_URL');
+    assert.equal(body.message, 'the path /memories/%E0%A4%A is not a valid URL path; percent-encode the id, for example with encodeURIComponent');
+  });
+});
+
+describe('auth schemes', () => {
+  test('a Basic header names the scheme, never the credential', async () => {
+    const response = await postJson(`${direct.url}/store`, { text: 'a' }, { authorization: 'Basic c29tYTpzZWNyZXQ=' });
+    assert.equal(response.status, 401);
+    assert.equal(response.body.code, 'SOMA_ERR_AUTH_INVALID_SCHEME');
+    assert.equal(response.body.message, 'expected "Authorization: Bearer <token>", got scheme Basic; send the SOMA_API_TOKEN value as a bearer token');
+    assert.ok(!response.body.message.includes('c29tYTpzZWNyZXQ='));
+  });
+
+  test('a bare token is reported without echoing it', async () => {
+    const response = await postJson(`${direct.url}/store`, { text: 'a' }, { authorization: TOKEN });
+    assert.equal(response.status, 401);
+    assert.equal(response.body.code, 'SOMA_ERR_AUTH_INVALID_SCHEME');
+    assert.match(response.body.message, /got a value without a scheme \(not shown\)/);
+    assert.ok(!response.body.message.includes(TOKEN));
+  });
+
+  test('Bearer without a token is a missing token', async () => {
+    const response = await postJson(`${direct.url}/store`, { text: 'a' }, { authorization: 'Bearer ' });
+    assert.equal(response.status, 401);
+    assert.equal(response.body.code, 'SOMA_ERR_AUTH_MISSING_TOKEN');
+    assert.match(response.body.message, /^the Authorization header has the Bearer scheme but no token/);
+  });
+});
+
+describe('error logging', () => {
+  test('4xx log lines carry method, path, status and code', async () => {
+    const response = await rawPost('/store_bulk?api_key=query-secret-41', Buffer.from('{"items": ['), {});
+    assert.equal(response.status, 400);
+    await postJson(`${direct.url}/store`, { text: 'a' }, { authorization: `Basic ${TOKEN}` });
+
+    const rejected = logRecords().filter((record) => record.msg === 'request rejected' && record.code === 'SOMA_ERR_BODY_INVALID_JSON');
+    assert.ok(rejected.length > 0);
+    assert.equal(rejected.at(-1)?.method, 'POST');
+    assert.equal(rejected.at(-1)?.url, '/store_bulk');
+    assert.equal(rejected.at(-1)?.statusCode, 400);
+    const completed = logRecords().filter((record) => record.msg === 'request completed' && record.code === 'SOMA_ERR_BODY_INVALID_JSON');
+    assert.equal(completed.at(-1)?.url, '/store_bulk');
+    assert.equal(completed.at(-1)?.statusCode, 400);
+    const auth = logRecords().filter((record) => record.msg === 'request rejected' && record.code === 'SOMA_ERR_AUTH_INVALID_SCHEME');
+    assert.equal(auth.at(-1)?.statusCode, 401);
+
+    for (const line of direct.logLines()) {
+      assert.ok(!line.includes('query-secret-41'), line);
+      assert.ok(!line.includes(TOKEN), line);
+    }
+  });
+});
+
+describe('dependencies down', () => {
+  let down: DirectApp;
+  let closedPort: number;
+
+  before(async () => {
+    closedPort = await freePort();
+    down = await startDirectApp(await testBackends(), {}, {
+      postgresUrl: `postgres://soma:pg-secret-9@127.0.0.1:${closedPort}/postgres`,
+      qdrantUrl: `http://127.0.0.1:${closedPort}`,
+    });
+  });
+
+  after(async () => {
+    await down.close();
+  });
+
+  test('/readyz names the address and the fix', async () => {
+    const response = await fetch(`${down.url}/readyz`);
+    assert.equal(response.status, 503);
+    const body = (await response.json()) as { checks: Record<string, { ok: boolean; detail: string }> };
+    assert.match(body.checks.qdrant?.detail ?? '', new RegExp(`^qdrant at 127\\.0\\.0\\.1:${closedPort} is unreachable: connection refused \\(ECONNREFUSED 127\\.0\\.0\\.1:${closedPort}\\); check that Qdrant is running and SOMA_QDRANT_URL names it$`));
+    assert.match(body.checks.postgres?.detail ?? '', /^postgres at .* is unreachable: connection refused/);
+    assert.ok(!JSON.stringify(body).includes('pg-secret-9'));
+  });
+
+  test('/recall and /memories 503s say nothing about storing', async () => {
+    const recall = await postJson(`${down.url}/recall`, { query: 'q' });
+    assert.equal(recall.status, 503);
+    assert.equal(recall.body.code, 'SOMA_ERR_DEPENDENCY_UNAVAILABLE');
+    assert.match(recall.body.message, /^qdrant is unavailable \(connection refused \(ECONNREFUSED 127\.0\.0\.1:\d+\)\); the search did not run, retry the request later$/);
+
+    const memory = await fetch(`${down.url}/memories/abc`);
+    assert.equal(memory.status, 503);
+    const body = (await memory.json()) as { message: string };
+    assert.match(body.message, /^postgres is unavailable \(connection refused .*\); the memory could not be read, retry the request later$/);
   });
 });
