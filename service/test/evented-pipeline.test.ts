@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import {
   countPoints,
   countRows,
+  listPointIds,
   postJson,
   queryRows,
   testBackends,
@@ -91,6 +92,10 @@ test('1000 items land once in both stores', async () => {
   await waitConsistent(runId, ITEMS);
   assert.equal(await countRows(backends.postgresUrl, runId), ITEMS);
   assert.equal(await countPoints(backends.qdrantUrl, namespace, runId), ITEMS);
+  const expectedIds = Array.from({ length: ITEMS }, (_, index) => `${runId}-${index}`).sort();
+  const rows = await queryRows<{ id: string }>(backends.postgresUrl, 'SELECT id FROM public.kv_store WHERE run_id = $1', [runId]);
+  assert.deepEqual(rows.map((row) => row.id).sort(), expectedIds);
+  assert.deepEqual((await listPointIds(backends.qdrantUrl, namespace, runId)).sort(), expectedIds);
 
   const coordinate = await queryRows<{ value: any; content_hash: string }>(backends.postgresUrl, 'SELECT value, content_hash FROM public.kv_store WHERE id = $1', [`${runId}-1`]);
   assert.deepEqual(coordinate[0]?.value.payload, { run_id: runId, n: 1, coord: [1, 0.5, 1] });
