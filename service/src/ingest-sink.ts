@@ -10,7 +10,7 @@ import { somaError, SomaError } from './errors.js';
 import type { EventPublisher } from './events/producer.js';
 import type { MemoryEvent } from './events/schema.js';
 import type { Metrics } from './metrics.js';
-import type { DependencyName, Readiness } from './readiness.js';
+import { describeFailure, type DependencyName, type Readiness } from './readiness.js';
 import type { KvStore } from './stores/postgres-kv-store.js';
 import type { VectorStore } from './stores/qdrant-vector-store.js';
 import { toVectorPoint } from './consumers/vector-indexer.js';
@@ -24,8 +24,9 @@ export interface IngestSink {
   write(events: readonly MemoryEvent[]): Promise<void>;
 }
 
+/** Describes a failed write in one line, with the socket error instead of a wrapper such as "fetch failed". */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+  return describeFailure(error).split('\n')[0] ?? '';
 }
 
 export function createEventedSink(publisher: EventPublisher, readiness: Readiness): IngestSink {

@@ -18,6 +18,7 @@ async function closedPort(): Promise<number> {
 test('endpoint credentials are removed', () => {
   assert.equal(redactEndpoint('postgres://soma:secret@127.0.0.1:5432/db'), 'postgres://127.0.0.1:5432/db');
   assert.equal(redactEndpoint('http://127.0.0.1:6333'), 'http://127.0.0.1:6333');
+  assert.equal(redactEndpoint('http://key:secret@127.0.0.1:6333'), 'http://127.0.0.1:6333');
   assert.equal(redactEndpoint('127.0.0.1:9092,127.0.0.1:9093'), '127.0.0.1:9092,127.0.0.1:9093');
   assert.equal(redactEndpoint('user:pw@host:1'), 'host:1');
 });
@@ -70,4 +71,15 @@ test('other probe errors keep their message and gain the endpoint', () => {
     'qdrant at http://127.0.0.1:6333: collection api_ns has vector size 64, the service uses 128',
   );
   assert.equal(describeProbeFailure('qdrant', error, undefined), 'collection api_ns has vector size 64, the service uses 128');
+});
+
+test('a reported write failure names the endpoint', async () => {
+  const readiness = createReadiness({
+    log: pino({ level: 'silent' }),
+    endpoints: { qdrant: 'http://key:secret@127.0.0.1:6333' },
+    probes: { qdrant: () => Promise.reject(new Error('still down')) },
+  });
+  // The check runs before the probe that reportFailure starts can settle.
+  readiness.reportFailure('qdrant', 'connection refused (ECONNREFUSED 127.0.0.1:6333)');
+  assert.equal(readiness.snapshot().checks.qdrant?.detail, 'qdrant at http://127.0.0.1:6333: connection refused (ECONNREFUSED 127.0.0.1:6333)');
 });

@@ -125,6 +125,8 @@ export function redactEndpoint(endpoint: string): string {
       url.username = '';
       url.password = '';
       text = url.toString();
+      // URL adds a "/" path to a bare origin; keep the endpoint as configured.
+      if (!endpoint.endsWith('/') && text.endsWith('/')) text = text.slice(0, -1);
     }
   } catch {
     // Not a URL, such as a Kafka broker list; the pattern below still applies.
@@ -228,7 +230,10 @@ export function createReadiness(options: {
 
     reportFailure(dependency, detail) {
       if (!results.has(dependency)) return;
-      record(dependency, { ok: false, detail });
+      const endpoint = options.endpoints?.[dependency];
+      const where = endpoint === undefined ? undefined : redactEndpoint(endpoint);
+      const named = where === undefined || detail.includes(where) ? detail : `${dependency} at ${where}: ${detail}`;
+      record(dependency, { ok: false, detail: named });
       const probe = options.probes[dependency];
       if (probe !== undefined) void probeOnce(dependency, probe);
     },
