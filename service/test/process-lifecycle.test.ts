@@ -222,10 +222,9 @@ test('five instances starting at once create one topic, table and collection', a
       const ready = (await (await fetch(`${instance.url}/readyz`)).json()) as { status: string; checks: Record<string, { ok: boolean }> };
       assert.equal(ready.status, 'ready');
       assert.deepEqual(Object.keys(ready.checks).sort(), ['kafka', 'postgres', 'qdrant']);
-      const serviceErrors = instance
-        .logLines()
-        .filter((line) => Number(line.level) >= 50 && line.component !== 'kafkajs');
-      assert.deepEqual(serviceErrors, []);
+      // Errors of every component count, kafkajs included: losing a creation race is expected and logged below error.
+      const errors = instance.logLines().filter((line) => Number(line.level) >= 50);
+      assert.deepEqual(errors, []);
       assert.deepEqual(instance.logLines().filter((line) => line.msg === 'postgres schema creation failed'), []);
       assert.equal(instance.logLines().filter((line) => line.msg === 'postgres schema ready').length, 1);
     }
