@@ -10,6 +10,7 @@ import type { Embedder } from './embedding/embedder.js';
 import type { IngestSink } from './ingest-sink.js';
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
+import { somaError } from './errors.js';
 import { registerAuth } from './routes/auth.js';
 import { handleFrameworkError, MAX_PARAM_LENGTH, registerErrorHandlers, requestPath, sentErrorCode } from './routes/error-handler.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -52,14 +53,23 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // One 'request completed' line per request comes from registerRequestMetrics instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
-    return503OnClosing: true,
-    maxParamLength: MAX_PARAM_LENGTH,
+    // The onRequest hook below answers requests that arrive during close()
+    // with SOMA_ERR_SERVICE_DRAINING and Retry-After instead of fastify's plain 503.
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: handleFrameworkError,
     // Validation never rewrites request data; the store routes validate with their own ajv.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   }) as unknown as FastifyInstance;
 
   registerErrorHandlers(app, config.maxBodyBytes);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw somaError('SOMA_ERR_SERVICE_DRAINING', {});
+  });
   registerJsonBodyParser(app, config.maxBodyBytes);
   registerRequestMetrics(app, metrics);
   registerAuth(app, config.apiToken);

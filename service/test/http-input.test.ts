@@ -4,7 +4,9 @@
  * field or limit, never a 5xx. Valid neighbours of a bad item are stored.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { countPoints, countRows, freePort, postJson, queryRows, testBackends, uniqueName } from './support/backends.js';
 import { startDirectApp, type DirectApp } from './support/apps.js';
@@ -483,5 +485,44 @@ describe('dependencies down', () => {
     assert.equal(memory.status, 503);
     const body = (await memory.json()) as { message: string };
     assert.match(body.message, /^postgres is unavailable \(connection refused .*\); the memory could not be read, retry the request later$/);
+  });
+});
+
+describe('closing', () => {
+  test('request during close gets draining 503', async () => {
+    const closing = await startDirectApp(await testBackends(), { SOMA_API_TOKEN: TOKEN });
+    const url = new URL(closing.url);
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+
+    // The first request sends its headers and half its body, so it is in
+    // flight when close() begins and close() waits for it. Node's server
+    // answers 100 Continue when it hands the request to fastify, which proves
+    // the request passed routing before close() began.
+    const body = JSON.stringify({ text: 'in flight while closing', run_id: uniqueName('run') });
+    const head =
+      `POST /store HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`;
+    socket.write(head + body.slice(0, 10));
+    while (!received.includes('100 Continue')) await once(socket, 'data');
+    const closed = closing.close();
+
+    // The rest of the first body, then a second request pipelined on the same
+    // connection: it reaches the router after close() began.
+    socket.write(body.slice(10));
+    socket.write(`GET /memories/abc HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
+    await once(socket, 'end');
+    await closed;
+
+    const responses = received.split(/(?=HTTP\/1\.1 )/).filter((response) => !response.startsWith('HTTP/1.1 100 '));
+    assert.equal(responses.length, 2, received);
+    assert.match(responses[0] ?? '', /^HTTP\/1\.1 201 /);
+    assert.match(responses[1] ?? '', /^HTTP\/1\.1 503 /);
+    assert.match(responses[1] ?? '', /\r\nretry-after: \d+\r\n/i);
+    const errorBody = JSON.parse((responses[1] ?? '').split('\r\n\r\n')[1] ?? '') as { code: string; message: string };
+    assert.equal(errorBody.code, 'SOMA_ERR_SERVICE_DRAINING');
+    assert.match(errorBody.message, /shutting down/);
   });
 });
