@@ -43,7 +43,7 @@ export function decodeEvent(value: Buffer | null): DecodeResult {
   }
 
   const validate = eventValidator();
-  if (!validate(record)) return { ok: false, reason: 'schema_violation', detail: describeValidationError(validate) };
+  if (!validate(record)) return { ok: false, reason: 'schema_violation', detail: describeValidationError(validate, record) };
 
   const problem = inspectJson(record, 'event', MAX_JSON_DEPTH);
   if (problem?.kind === 'too-deep') {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
-import { createAjv } from './ajv.js';
+import { createAjv, describeAjvError } from './ajv.js';
 
 export const EVENT_SCHEMA_RELATIVE_PATH = join('schemas', 'memory.event.json');
 
@@ -58,13 +58,6 @@ export function eventValidator(): ValidateFunction<MemoryEvent> {
 }
 
 /** Describes the first validation error of `validate` in one line, naming the field. */
-export function describeValidationError(validate: ValidateFunction): string {
-  const error = validate.errors?.[0];
-  if (error === undefined) return 'invalid';
-  const path = error.instancePath === '' ? 'event' : error.instancePath.slice(1).replaceAll('/', '.');
-  if (error.keyword === 'required') return `${path} is missing required property ${String(error.params.missingProperty)}`;
-  if (error.keyword === 'additionalProperties') {
-    return `${path} has unknown property ${String(error.params.additionalProperty)}`;
-  }
-  return `${path} ${error.message ?? 'is invalid'}`;
+export function describeValidationError(validate: ValidateFunction, data: unknown): string {
+  return describeAjvError(validate.errors?.[0], data);
 }
