@@ -19,11 +19,15 @@
  *   ln -s "$PWD/node_modules" /tmp/before/node_modules
  *   npx tsx bench/cpu-per-item.ts --source /tmp/before --label before --out ab.jsonl
  *   npx tsx bench/cpu-per-item.ts --label after --out ab.jsonl
+ *   npx tsx bench/cpu-per-item.ts --summarize ab.jsonl
+ *
+ * --summarize reads such a file and prints the median CPU per item of every
+ * process and the range of the total, per label. It needs no backends.
  *
  * Backends as for bench/profile.ts: SOMA_TEST_BACKENDS, else the running local
  * target in .soma/bench, whose process ids are read from its state file.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +37,7 @@ import { BACKENDS_ENV, parseBackends } from '../test/support/backends.js';
 import { openStores, trackMarkers, waitUntilConsistent, type StoreReaders } from './consistency.js';
 import { latencyFigures, runClosedLoop, runFixedRate, type BenchTarget, type LoadOutcome } from './load-generator.js';
 import { sampleProcessTrees } from './process-cpu.js';
+import { median } from './results.js';
 
 const ROOT_DIR = resolve(import.meta.dirname, '..');
 const WARM_UP_MS = 2000;
@@ -114,6 +119,72 @@ async function measure(target: BenchTarget, stores: StoreReaders, roots: Record<
   };
 }
 
+export interface LabelSummary {
+  label: string;
+  runs: number;
+  /** CPU microseconds per item over all processes except the harness: median, minimum and maximum of the runs. */
+  total: { median: number; min: number; max: number };
+  /** Median CPU microseconds per item of each process, the harness included. */
+  byProcess: Record<string, number>;
+  consistentItemsPerSecond: number;
+  /** Lowest 1-minute load average at a start and highest at an end. */
+  loadAverage: [number, number];
+}
+
+interface RunLine {
+  label: string;
+  cpuMicrosPerItem: number;
+  cpuMicrosPerItemByProcess: Record<string, number>;
+  consistentItemsPerSecond: number;
+  loadAverage: [number, number];
+}
+
+/** Groups the JSON lines that --out collects by label, in order of first appearance, and computes the medians of each label's runs. */
+export function summarizeRuns(text: string): LabelSummary[] {
+  const byLabel = new Map<string, RunLine[]>();
+  for (const [index, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let run: RunLine;
+    try {
+      run = JSON.parse(line) as RunLine;
+    } catch (error) {
+      throw new Error(`line ${index + 1} is not valid JSON (${String(error)}). Pass a file that --out of bench/cpu-per-item.ts wrote.`);
+    }
+    if (typeof run.label !== 'string' || typeof run.cpuMicrosPerItem !== 'number') {
+      throw new Error(`line ${index + 1} is not a result of bench/cpu-per-item.ts, because it has no label or cpuMicrosPerItem. Pass a file that --out wrote.`);
+    }
+    byLabel.set(run.label, [...(byLabel.get(run.label) ?? []), run]);
+  }
+  return [...byLabel].map(([label, runs]) => {
+    const totals = runs.map((run) => run.cpuMicrosPerItem);
+    const names = [...new Set(runs.flatMap((run) => Object.keys(run.cpuMicrosPerItemByProcess)))];
+    return {
+      label,
+      runs: runs.length,
+      total: { median: median(totals), min: Math.min(...totals), max: Math.max(...totals) },
+      byProcess: Object.fromEntries(names.map((name) => [name, median(runs.map((run) => run.cpuMicrosPerItemByProcess[name] ?? 0))])),
+      consistentItemsPerSecond: median(runs.map((run) => run.consistentItemsPerSecond)),
+      loadAverage: [Math.min(...runs.map((run) => run.loadAverage[0])), Math.max(...runs.map((run) => run.loadAverage[1]))],
+    };
+  });
+}
+
+function printSummary(summaries: readonly LabelSummary[]): void {
+  const names = [...new Set(summaries.flatMap((summary) => Object.keys(summary.byProcess)))];
+  const header = ['label', 'runs', 'total (min-max)', ...names, 'consistent/s', 'load average'];
+  const rows = summaries.map((summary) => [
+    summary.label,
+    String(summary.runs),
+    `${summary.total.median} (${summary.total.min}-${summary.total.max})`,
+    ...names.map((name) => String(summary.byProcess[name] ?? '-')),
+    String(summary.consistentItemsPerSecond),
+    `${summary.loadAverage[0]}-${summary.loadAverage[1]}`,
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()}\n`);
+  process.stdout.write('CPU microseconds per acknowledged item, medians; total leaves out the harness.\n');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -124,8 +195,13 @@ async function main(): Promise<void> {
       'chunk-size': { type: 'string' },
       rate: { type: 'string' },
       out: { type: 'string' },
+      summarize: { type: 'string' },
     },
   });
+  if (values.summarize !== undefined) {
+    printSummary(summarizeRuns(readFileSync(values.summarize, 'utf8')));
+    return;
+  }
   const source = resolve(values.source ?? ROOT_DIR);
   const label = values.label ?? source;
   const backends = backendsFromEnvironment();
