@@ -9,7 +9,8 @@
  * local target's backends in --state-dir (default .soma/bench), started if
  * needed and stopped again at the end when this command started them. Each
  * run starts the service's api, kv-writer and vector-indexer processes with a
- * topic, groups and namespace of its own, and deletes its data afterwards.
+ * topic, groups and namespace of its own, and deletes its data afterwards
+ * (also on SIGINT or SIGTERM, which exit 130).
  *
  * Writes bench/results/<time>-<mode>.json (schemas/bench.schema.json) and an
  * HTML page beside it. Exit codes: 0 written (a missed target is reported,
@@ -129,6 +130,35 @@ async function acquireBackends(stateDir: string): Promise<Backends> {
   };
 }
 
+/**
+ * Clean-up steps of the work in progress, run in reverse order when SIGINT or
+ * SIGTERM interrupts the benchmark, so an interrupted run leaves no service
+ * processes and no rows or collection behind in the backends it reuses next time.
+ */
+const interruptCleanups: (() => Promise<void>)[] = [];
+
+function onInterrupt(cleanup: () => Promise<void>): () => void {
+  interruptCleanups.push(cleanup);
+  return () => {
+    const index = interruptCleanups.lastIndexOf(cleanup);
+    if (index !== -1) interruptCleanups.splice(index, 1);
+  };
+}
+
+function handleInterrupts(): void {
+  const interrupted = async (signal: string): Promise<void> => {
+    log(`${signal}: interrupted; stopping the service and deleting this run's data (a second signal exits at once)`);
+    process.once('SIGINT', () => process.exit(130));
+    process.once('SIGTERM', () => process.exit(130));
+    for (const cleanup of interruptCleanups.reverse()) {
+      await cleanup().catch((error: unknown) => log(`clean-up after ${signal} failed: ${String(error)}`));
+    }
+    process.exit(130);
+  };
+  process.once('SIGINT', () => void interrupted('SIGINT'));
+  process.once('SIGTERM', () => void interrupted('SIGTERM'));
+}
+
 /** Deletes a run's rows and collection so repeated runs start from the same store sizes. */
 async function deleteRunData(addresses: BackendAddresses, namespace: string): Promise<void> {
   const { default: pg } = await import('pg');
@@ -152,6 +182,10 @@ async function benchRun(options: BenchOptions, backends: Backends, run: number, 
   });
   const namespace = stack.endpoints.namespace;
   const stores = openStores(backends.addresses.postgresUrl, backends.addresses.qdrantUrl, namespace);
+  const forgetCleanup = onInterrupt(async () => {
+    await stack.stop();
+    await deleteRunData(backends.addresses, namespace);
+  });
   try {
     const context = { stack, stores, namespace, backendPids: backends.pids, onStep: (text: string) => log(`run ${run}: ${text}`) };
     const pipeline = [];
@@ -164,6 +198,7 @@ async function benchRun(options: BenchOptions, backends: Backends, run: number, 
     log(`run ${run}: backends alone: Postgres ${backendRates.postgresUpsertItemsPerSecond}/s, Kafka ${backendRates.kafkaProduceItemsPerSecond}/s, Qdrant ${backendRates.qdrantUpsertItemsPerSecond}/s`);
     return { run, namespace, pipeline, fixedRate, backends: backendRates };
   } finally {
+    forgetCleanup();
     await stack.stop();
     await stores.close();
     await deleteRunData(backends.addresses, namespace).catch((error: unknown) => log(`could not delete the data of ${namespace}: ${String(error)}`));
@@ -203,11 +238,14 @@ export async function main(argv: string[]): Promise<number> {
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase();
   log(`${options.mode} mode, ${options.runs} run(s), load average ${loadBefore.toFixed(2)}`);
 
+  handleInterrupts();
   const backends = await acquireBackends(options.stateDir);
+  const forgetRelease = onInterrupt(() => backends.release());
   const runs: BenchRun[] = [];
   try {
     for (let run = 1; run <= options.runs; run += 1) runs.push(await benchRun(options, backends, run, stamp));
   } finally {
+    forgetRelease();
     await backends.release();
   }
 
