@@ -14,7 +14,7 @@ import { createPostgresKvStore, type KvStore } from '../src/stores/postgres-kv-s
 import { uuidV5 } from '../src/stores/point-id.js';
 import { createQdrantVectorStore } from '../src/stores/qdrant-vector-store.js';
 import { startDirectApp } from './support/apps.js';
-import { countPoints, countRows, queryRows, testBackends, uniqueName } from './support/backends.js';
+import { countPoints, countRows, postJson, queryRows, testBackends, uniqueName } from './support/backends.js';
 
 const log = pino({ level: 'silent' });
 const embedder = createFeatureHashingEmbedder(128);
@@ -147,6 +147,27 @@ test('a collection with another vector size fails /readyz naming both sizes', as
     const store = await fetch(`${direct.url}/store`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"a"}' });
     assert.equal(store.status, 503);
     assert.equal(((await store.json()) as { code: string }).code, 'SOMA_ERR_DEPENDENCY_UNAVAILABLE');
+  } finally {
+    await direct.close();
+  }
+});
+
+test('an id equal to another id\'s v5 UUID keeps its own point', async () => {
+  const direct = await startDirectApp(backends);
+  try {
+    const runId = uniqueName('run');
+    const source = `${runId}-source`;
+    const lookalike = uuidV5(source);
+    const response = await postJson(`${direct.url}/store_bulk`, {
+      items: [
+        { id: source, text: 'the source item', run_id: runId },
+        { id: lookalike, text: 'an item whose id is the source id\'s v5 UUID', run_id: runId },
+      ],
+    });
+    assert.equal(response.status, 201);
+    assert.equal(response.body.accepted, 2);
+    assert.equal(await countRows(backends.postgresUrl, runId), 2);
+    assert.equal(await countPoints(backends.qdrantUrl, direct.namespace, runId), 2);
   } finally {
     await direct.close();
   }

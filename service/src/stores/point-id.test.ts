@@ -15,6 +15,14 @@ test('toPointId keeps unsigned integers as numbers', () => {
 
 test('toPointId keeps lower-case UUIDs', () => {
   assert.equal(toPointId('6ba7b810-9dad-11d1-80b4-00c04fd430c8'), '6ba7b810-9dad-11d1-80b4-00c04fd430c8');
+  assert.equal(toPointId('0192f4c6-3b7e-7cc2-9a41-5f0d8e2b6a17'), '0192f4c6-3b7e-7cc2-9a41-5f0d8e2b6a17');
+});
+
+test('toPointId maps version 5 UUIDs', () => {
+  const derived = uuidV5('collide-src');
+  assert.equal(toPointId('collide-src'), derived);
+  assert.notEqual(toPointId(derived), derived);
+  assert.equal(toPointId(derived), uuidV5(derived));
 });
 
 test('toPointId keeps UUIDs differing in case apart', () => {

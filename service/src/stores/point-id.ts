@@ -50,16 +50,21 @@ export function uuidV5(name: string, namespace: string = POINT_ID_NAMESPACE): st
   return formatUuid(bytes);
 }
 
+/** Version digit of a hyphenated UUID string: the first digit of its third group. */
+const UUID_VERSION_INDEX = 14;
+
 /**
  * Maps an item id to its Qdrant point id: unsigned integers up to
- * Number.MAX_SAFE_INTEGER become numbers, lower-case UUIDs stay as they are,
- * and anything else becomes uuidV5(id).
+ * Number.MAX_SAFE_INTEGER become numbers, lower-case UUIDs of any version but 5
+ * stay as they are, and anything else becomes uuidV5(id). Version 5 UUIDs take
+ * the v5 path too. Otherwise an item whose id is the v5 UUID of another item's
+ * id would overwrite that item's point while Postgres keeps both rows.
  */
 export function toPointId(id: string): string | number {
   if (UNSIGNED_INTEGER_PATTERN.test(id)) {
     const value = Number(id);
     if (Number.isSafeInteger(value)) return value;
   }
-  if (UUID_PATTERN.test(id)) return id;
+  if (UUID_PATTERN.test(id) && id[UUID_VERSION_INDEX] !== '5') return id;
   return uuidV5(id);
 }
