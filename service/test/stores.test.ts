@@ -152,7 +152,7 @@ test('a collection with another vector size fails /readyz naming both sizes', as
   }
 });
 
-test('an id equal to another id\'s v5 UUID keeps its own point', async () => {
+test('v5-lookalike id keeps own point', async () => {
   const direct = await startDirectApp(backends);
   try {
     const runId = uniqueName('run');
