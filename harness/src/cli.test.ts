@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { main } from './cli.js';
+import { joinNegativeValues, main } from './cli.js';
 import { REPO_ROOT } from './report/summary-schema.js';
 
 async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -83,4 +83,44 @@ test('argument to a command without arguments is named', async () => {
   const result = await runCli(['up', 'extra']);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /^error: "up" takes no arguments, found "extra"$/m);
+});
+
+test('unknown global option is named as an option', async () => {
+  const result = await runCli(['--bogus']);
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, '');
+  assert.match(result.stderr, /^error: unknown option --bogus$/m);
+  assert.doesNotMatch(result.stderr, /unknown command/);
+  assert.match(result.stderr, /^hint: .*run `soma-harness --help` for the commands$/m);
+  assert.match(result.stderr, /^Global options:$/m);
+  assert.match(result.stderr, /^ {2}--version /m);
+});
+
+test('help lists the global options', async () => {
+  const result = await runCli(['--help']);
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /^Global options:$/m);
+  assert.match(result.stdout, /^ {2}--help, -h /m);
+});
+
+test('negative number after an option is its value', () => {
+  const options = { tolerance: { type: 'string' }, json: { type: 'boolean' } } as const;
+  assert.deepEqual(joinNegativeValues(['a', '--tolerance', '-5', '--json'], options), ['a', '--tolerance=-5', '--json']);
+  assert.deepEqual(joinNegativeValues(['--tolerance', '-0.5'], options), ['--tolerance=-0.5']);
+  assert.deepEqual(joinNegativeValues(['--tolerance', '-.5'], options), ['--tolerance=-.5']);
+});
+
+test('option followed by another option is left alone', () => {
+  const options = { tolerance: { type: 'string' }, json: { type: 'boolean' } } as const;
+  assert.deepEqual(joinNegativeValues(['--tolerance', '--json'], options), ['--tolerance', '--json']);
+  assert.deepEqual(joinNegativeValues(['--json', '-5'], options), ['--json', '-5']);
+  assert.deepEqual(joinNegativeValues(['--tolerance=1', '-5'], options), ['--tolerance=1', '-5']);
+  assert.deepEqual(joinNegativeValues(['--', '--tolerance', '-5'], options), ['--', '--tolerance', '-5']);
+});
+
+test('negative timeout reaches the duration check', async () => {
+  const result = await runCli(['verify', '--run-id', 'r1', '--timeout', '-5s']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^error: --timeout "-5s" is not a duration of 0 or more; use e\.g\. 500ms, 30s or 2m$/m);
+  assert.doesNotMatch(result.stderr, /needs a value/);
 });

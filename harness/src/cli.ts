@@ -10,6 +10,14 @@ import { COMMANDS } from './commands/index.js';
 
 const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+function formatGlobalOptions(): string {
+  return [
+    'Global options:',
+    '  --help, -h   print the command list (or `soma-harness <command> --help`)',
+    '  --version    print the version and git commit',
+  ].join('\n');
+}
+
 function formatCommandList(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
   const lines = COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
@@ -19,8 +27,10 @@ function formatCommandList(): string {
     'Commands:',
     ...lines,
     '',
+    formatGlobalOptions(),
+    '',
     'Run `soma-harness <command> --help` or `soma-harness help <command>` for the',
-    'options of one command, and `soma-harness --version` for the version.',
+    'options of one command.',
     'Exit codes: 0 passed, 1 threshold failed, 2 usage or environment error,',
     '            3 data invariant failed, 4 run invalid; 130 interrupted (Ctrl-C).',
   ].join('\n');
@@ -45,6 +55,34 @@ export function formatVersion(rootDir: string): string {
     // Not a git checkout, or git is not installed.
   }
   return `soma-harness ${version}${sha ? ` (git ${sha})` : ''}`;
+}
+
+const NEGATIVE_NUMBER = /^-(?:\d|\.\d)/;
+
+/**
+ * Joins `--name -5` into `--name=-5` for options that take a value, so that
+ * a negative number reaches the command's own range check. Without this,
+ * node:util parseArgs reads `-5` as the short option "5". No command defines
+ * a digit as a short option, so such an argument is never a flag.
+ */
+export function joinNegativeValues(args: readonly string[], options: Command['options']): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] as string;
+    if (arg === '--') {
+      joined.push(...args.slice(index));
+      break;
+    }
+    const next = args[index + 1];
+    const takesValue = arg.startsWith('--') && !arg.includes('=') && options[arg.slice(2)]?.type === 'string';
+    if (takesValue && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
 }
 
 function optionName(message: string): string | undefined {
@@ -137,6 +175,14 @@ export async function main(argv: string[], overrides: Partial<CommandContext> = 
     return EXIT_PASSED;
   }
   const commandName = name === 'help' ? (rest[0] as string) : name;
+  if (commandName.startsWith('-')) {
+    stderr.write(
+      `error: unknown option ${commandName}\n` +
+        'hint: the options of a command go after its name; run `soma-harness --help` for the commands\n\n' +
+        `${formatGlobalOptions()}\n`,
+    );
+    return EXIT_USAGE;
+  }
   const command = findCommand(commandName);
   if (!command) {
     stderr.write(`error: unknown command "${commandName}"\n\n${formatCommandList()}\n`);
@@ -150,7 +196,7 @@ export async function main(argv: string[], overrides: Partial<CommandContext> = 
   let args;
   try {
     args = parseArgs({
-      args: rest,
+      args: joinNegativeValues(rest, command.options),
       options: command.options,
       allowPositionals: command.allowPositionals ?? false,
       strict: true,

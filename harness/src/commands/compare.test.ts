@@ -103,6 +103,69 @@ test('compare rejects a negative tolerance', async () => {
   assert.match(result.stderr, /^hint: pass a percentage of the base value, e\.g\. --tolerance 10/m);
 });
 
+test('compare reads spaced negative tolerance', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = writeJson(dir, 'base.json', sampleSummary());
+  for (const option of ['--tolerance', '--tolerance-latency', '--tolerance-throughput', '--tolerance-consistency', '--tolerance-drain']) {
+    const result = await runCli(['compare', base, base, option, '-5']);
+    assert.equal(result.code, 2, option);
+    assert.match(result.stderr, new RegExp(`^error: ${option} is -5, but a tolerance must be 0 or more$`, 'm'), option);
+    assert.doesNotMatch(result.stderr, /needs a value/, option);
+  }
+});
+
+test('compare rejects a negative min-delta-ms', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = writeJson(dir, 'base.json', sampleSummary());
+  const result = await runCli(['compare', base, base, '--min-delta-ms', '-1']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^error: --min-delta-ms is -1, but it must be 0 or more$/m);
+  assert.match(result.stderr, /^hint: pass milliseconds, e\.g\. --min-delta-ms 2/m);
+});
+
+test('compare of a non-JSON file names it on one line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = join(dir, 'base.json');
+  writeFileSync(base, 'not json\n');
+  const current = writeJson(dir, 'current.json', sampleSummary());
+  const result = await runCli(['compare', base, current]);
+  assert.equal(result.code, 2);
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 2, result.stderr);
+  assert.equal(lines[0], `error: ${base} is not JSON: Unexpected token 'o' (the file starts with "not json")`);
+  assert.equal(lines[1], 'hint: compare reads JSON results: pass a run directory, its summary.json, or a bench result (bench/results/*.json)');
+  assert.equal(result.stdout, '');
+});
+
+test('compare JSON error gives line and column', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = join(dir, 'base.json');
+  writeFileSync(base, '{\n  "a": 1\n  "b": 2\n}\n');
+  const result = await runCli(['compare', base, base]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^error: .*base\.json is not JSON: .* at line 3 column 3 \(the file starts with "\{"\)$/m);
+});
+
+test('compare JSON error escapes control characters', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = join(dir, 'base.json');
+  writeFileSync(base, '\u0000\u0001\tdata');
+  const result = await runCli(['compare', base, base]);
+  assert.equal(result.code, 2);
+  const firstLine = result.stderr.split('\n')[0] ?? '';
+  assert.match(firstLine, /the file starts with "\\u0000\\u0001\\tdata"\)$/);
+  assert.doesNotMatch(result.stderr, /[\u0000-\u0008\u000b-\u001f]/);
+});
+
+test('compare of an empty file says it is empty', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soma-compare-'));
+  const base = join(dir, 'base.json');
+  writeFileSync(base, '');
+  const result = await runCli(['compare', base, base]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^error: .*base\.json is not JSON: Unexpected end of JSON input \(the file is empty\)$/m);
+});
+
 test('every harness command has help', async () => {
   for (const command of ['run', 'e2e', 'verify', 'report', 'compare']) {
     const result = await runCli([command, '--help']);

@@ -37,14 +37,43 @@ figure in common.
 
 const CATEGORIES: FigureCategory[] = ['latency', 'throughput', 'consistency', 'drain'];
 
+const RESULT_HINT = 'pass a run directory, its summary.json, or a bench result (bench/results/*.json)';
+const EXCERPT_LENGTH = 40;
+
+/** Replaces control characters with their JSON escapes, so that a message stays on one line. */
+function escapeControlCharacters(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (character) => JSON.stringify(character).slice(1, -1));
+}
+
+/**
+ * Describes why `text` is not JSON in one line: the parser's reason without
+ * its excerpt of the input, the line and column when the parser gives an
+ * offset, and the start of the first line of the file.
+ */
+export function describeJsonError(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = message.split(/, "|\n/)[0]?.replace(/ in JSON at position \d+.*$/, '') ?? message;
+  const offset = /at position (\d+)/.exec(message)?.[1];
+  let position = '';
+  if (offset !== undefined) {
+    const linesBefore = text.slice(0, Number(offset)).split('\n');
+    position = ` at line ${linesBefore.length} column ${(linesBefore.at(-1)?.length ?? 0) + 1}`;
+  }
+  const firstLine = text.split('\n')[0] ?? '';
+  const excerpt = firstLine.length > EXCERPT_LENGTH ? `${firstLine.slice(0, EXCERPT_LENGTH)}...` : firstLine;
+  const start = text.trim() === '' ? 'the file is empty' : `the file starts with "${escapeControlCharacters(excerpt)}"`;
+  return `${escapeControlCharacters(reason)}${position} (${start})`;
+}
+
 function readResult(path: string): unknown {
   const resolved = resolve(path);
   const file = existsSync(resolved) && statSync(resolved).isDirectory() ? join(resolved, 'summary.json') : resolved;
-  if (!existsSync(file)) throw usageError(`result file not found: ${file}`, 'pass a run directory, a summary.json or a bench result JSON file');
+  if (!existsSync(file)) throw usageError(`result file not found: ${file}`, RESULT_HINT);
+  const text = readFileSync(file, 'utf8');
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (error) {
-    throw usageError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw usageError(`${file} is not JSON: ${describeJsonError(text, error)}`, `compare reads JSON results: ${RESULT_HINT}`);
   }
 }
 
@@ -109,8 +138,11 @@ async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode>
   const [basePath, currentPath] = args.positionals as [string, string];
   const minDeltaText = args.values['min-delta-ms'] as string | undefined;
   const minDeltaMs = minDeltaText === undefined ? undefined : Number(minDeltaText);
-  if (minDeltaMs !== undefined && (minDeltaText?.trim() === '' || !Number.isFinite(minDeltaMs) || minDeltaMs < 0)) {
-    throw usageError(`--min-delta-ms "${minDeltaText}" is not a number of milliseconds, 0 or more`, 'pass e.g. --min-delta-ms 2');
+  if (minDeltaMs !== undefined && (minDeltaText?.trim() === '' || !Number.isFinite(minDeltaMs))) {
+    throw usageError(`--min-delta-ms "${minDeltaText}" is not a number`, 'pass milliseconds, 0 or more, e.g. --min-delta-ms 2');
+  }
+  if (minDeltaMs !== undefined && minDeltaMs < 0) {
+    throw usageError(`--min-delta-ms is ${minDeltaText}, but it must be 0 or more`, 'pass milliseconds, e.g. --min-delta-ms 2 (0 ignores no change)');
   }
   const tolerances = tolerancesFrom(args);
   const base = readResult(basePath);

@@ -36,7 +36,7 @@ async function run(args: ParsedArgs, context: CommandContext): Promise<ExitCode>
   const timeoutText = args.values.timeout as string | undefined;
   const timeoutMs = timeoutText === undefined ? undefined : parseDuration(timeoutText);
   if (timeoutText !== undefined && timeoutMs === undefined) {
-    context.stderr.write(`error: --timeout "${timeoutText}" is not a duration; use e.g. 500ms, 30s or 2m\n`);
+    context.stderr.write(`error: --timeout "${timeoutText}" is not a duration of 0 or more; use e.g. 500ms, 30s or 2m\n`);
     return EXIT_USAGE;
   }
   const reportsDir = resolve((args.values['reports-dir'] as string | undefined) ?? resolve(context.rootDir, 'reports'));
