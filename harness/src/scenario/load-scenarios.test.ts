@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarnessError, EXIT_USAGE } from '../exit-codes.js';
-import { listSuites, loadSuite } from './load-scenarios.js';
+import { formatFileProblems, listSuites, loadSuite } from './load-scenarios.js';
 import { parseDuration } from './duration.js';
 
 const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -162,6 +162,32 @@ test('duplicate scenario names in one suite give both lines', () => {
   const error = loadError(file);
   assert.match(error.message, /scenario\.yaml:5:5: \$\.scenarios\[1\]\.name: scenario name "a" is already used at line 3 of this file; expected unique names/);
   assert.doesNotMatch(error.message, /also in/);
+});
+
+test('problems are listed in line order', () => {
+  const file = writeScenario('name: x\nload:\n  engine: gatling\n  items: 1\nbogus: 1\nverify: { timeout: soon }\n');
+  const error = loadError(file);
+  const positions = error.message
+    .split('\n')
+    .slice(1)
+    .map((line) => /scenario\.yaml:(\d+:\d+):/.exec(line)?.[1]);
+  assert.deepEqual(positions, ['3:3', '5:1', '6:11'], error.message);
+});
+
+test('problem list sorts by column and drops repeats', () => {
+  const problems = [
+    { path: '$.b', message: 'unknown property', line: 4, column: 1 },
+    { path: '$.a.x', message: 'expected integer', line: 3, column: 9 },
+    { path: '$.a', message: 'missing', line: 3, column: 3 },
+    { path: '$.b', message: 'unknown property', line: 4, column: 1 },
+    { path: '$', message: 'invalid YAML' },
+  ];
+  assert.deepEqual(formatFileProblems('s.yaml', problems), [
+    's.yaml: $: invalid YAML',
+    's.yaml:3:3: $.a: missing',
+    's.yaml:3:9: $.a.x: expected integer',
+    's.yaml:4:1: $.b: unknown property',
+  ]);
 });
 
 test('unknown suite name lists the available suites', () => {

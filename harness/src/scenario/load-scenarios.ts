@@ -117,10 +117,9 @@ function parseFile(file: string, displayName: string, validate: ValidateFunction
   return parsed;
 }
 
-/** Reports every scenario name used before, at the repeat, naming where it was first used. */
-function duplicateNameProblems(files: ParsedFile[]): string[] {
+/** Adds a problem to every scenario name used before, at the repeat, naming where it was first used. */
+function addDuplicateNameProblems(files: ParsedFile[]): void {
   const first = new Map<string, { file: ParsedFile; site: NameSite }>();
-  const lines: string[] = [];
   for (const parsed of files) {
     for (const site of parsed.names) {
       const earlier = first.get(site.name);
@@ -133,10 +132,18 @@ function duplicateNameProblems(files: ParsedFile[]): string[] {
           ? `line ${earlier.site.line ?? '?'} of this file`
           : `${earlier.file.displayName}${earlier.site.line === undefined ? '' : `:${earlier.site.line}:${earlier.site.column ?? 1}`}`;
       const problem = { path: site.path, line: site.line, column: site.column, message: `scenario name "${site.name}" is already used at ${where}; expected unique names (reports and run ids are keyed by it)` };
-      lines.push(formatProblem(parsed.displayName, problem));
+      parsed.problems.push(problem);
     }
   }
-  return lines;
+}
+
+/**
+ * Formats the problems of one file in line and column order, dropping exact
+ * repeats. Problems without a position come first, in the order found.
+ */
+export function formatFileProblems(displayName: string, problems: readonly SchemaProblem[]): string[] {
+  const sorted = [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  return [...new Set(sorted.map((problem) => formatProblem(displayName, problem)))];
 }
 
 /**
@@ -156,10 +163,8 @@ export function loadSuite(inputs: readonly string[], options: LoadScenariosOptio
     return parseFile(file, displayName, validate, defaultSeed);
   });
 
-  const problemLines = files.flatMap((parsed) =>
-    parsed.problems.map((problem) => formatProblem(parsed.displayName, problem)),
-  );
-  problemLines.push(...duplicateNameProblems(files));
+  addDuplicateNameProblems(files);
+  const problemLines = files.flatMap((parsed) => formatFileProblems(parsed.displayName, parsed.problems));
   if (problemLines.length > 0) {
     const count = problemLines.length;
     throw usageError(
