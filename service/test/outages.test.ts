@@ -8,20 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startDirectApp } from './support/apps.js';
-import { countPoints, countRows, postJson, testBackends, uniqueName, waitFor } from './support/backends.js';
+import { countPoints, countRows, postJson, readyz, testBackends, uniqueName, waitFor, type ReadyBody } from './support/backends.js';
 import { startTestBroker } from './support/kafka-broker.js';
 import { startServiceProcess } from './support/service-process.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
-
-interface ReadyBody {
-  status: string;
-  checks: Record<string, { ok: boolean; detail: string }>;
-}
-
-async function readyz(url: string): Promise<{ status: number; body: ReadyBody }> {
-  const response = await fetch(`${url}/readyz`);
-  return { status: response.status, body: (await response.json()) as ReadyBody };
-}
 
 async function waitNotReady(url: string, dependency: string): Promise<ReadyBody> {
   return waitFor(`/readyz to report ${dependency} down`, async () => {

@@ -13,6 +13,7 @@ import {
   countPoints,
   listPointIds,
   readJsonMessages,
+  readyz,
   testBackends,
   testKafka,
   topicMessageCount,
@@ -31,16 +32,6 @@ interface Indexer {
   dlqTopic: string;
   group: string;
   namespace: string;
-}
-
-interface ReadyBody {
-  status: string;
-  checks: Record<string, { ok: boolean; detail: string }>;
-}
-
-async function readyz(url: string): Promise<{ status: number; body: ReadyBody }> {
-  const response = await fetch(`${url}/readyz`);
-  return { status: response.status, body: (await response.json()) as ReadyBody };
 }
 
 async function metricsText(url: string): Promise<string> {

@@ -174,3 +174,15 @@ export async function waitForZeroLag(brokers: string[], groups: readonly string[
     await waitFor(`lag of ${group} on ${topic} to reach 0`, async () => ((await totalLag(brokers, group, topic)) === 0 ? true : undefined), timeoutMs);
   }
 }
+
+/** Body of a /readyz response. */
+export interface ReadyBody {
+  status: string;
+  checks: Record<string, { ok: boolean; detail: string }>;
+}
+
+/** Fetches /readyz of a service and returns its status code and parsed body. */
+export async function readyz(url: string): Promise<{ status: number; body: ReadyBody }> {
+  const response = await fetch(`${url}/readyz`);
+  return { status: response.status, body: (await response.json()) as ReadyBody };
+}
