@@ -9,7 +9,9 @@ Usage: soma-harness status [--target local|kind|external] [options]
 
 Lists each component with its state (running, stopped, dead), port, PID,
 address, log file and what runs (a stand-in is named so). Exits with 2 when a component that should run has died,
-and prints the end of its log.
+and prints the end of its log. On the local target the api row says whether
+the API requires a bearer token: \`authRequired\` and \`authTokenVariable\`
+(SOMA_API_TOKEN, the variable the harness reads the token from) in --json.
 
 Options:
   --target NAME       local (default), kind or external
@@ -24,8 +26,14 @@ const COLUMNS: Array<[string, (row: ComponentStatus) => string]> = [
   ['PID', (row) => (row.pid ? String(row.pid) : '-')],
   ['ADDRESS', (row) => row.address || '-'],
   ['LOG', (row) => row.logPath ?? '-'],
-  ['DETAIL', (row) => row.detail ?? '-'],
+  ['DETAIL', (row) => describeDetail(row)],
 ];
+
+function describeDetail(row: ComponentStatus): string {
+  const auth = row.authRequired ? `requires a bearer token (${row.authTokenVariable ?? 'SOMA_API_TOKEN'})` : undefined;
+  const parts = [row.detail, auth].filter((part) => part !== undefined);
+  return parts.length > 0 ? parts.join('; ') : '-';
+}
 
 /** Formats components as an aligned plain-text table. */
 export function formatStatusTable(rows: ComponentStatus[]): string {

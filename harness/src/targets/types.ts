@@ -44,6 +44,13 @@ export interface ComponentStatus {
   state: 'running' | 'stopped' | 'dead';
   /** How the component runs, e.g. "qdrant-edge stand-in (qdrant-edge-py 0.9.0)". */
   detail?: string;
+  /**
+   * API component: whether requests need a bearer token, the one in
+   * `authTokenVariable`. Set by the local target only.
+   */
+  authRequired?: boolean;
+  /** Name of the environment variable the harness reads the API token from (SOMA_API_TOKEN), never its value. */
+  authTokenVariable?: string;
 }
 
 export interface UpOptions {

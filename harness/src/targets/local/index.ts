@@ -26,6 +26,7 @@ import {
 } from './state.js';
 
 export const DEFAULT_STATE_DIR = join('.soma', 'local');
+const API_TOKEN_VARIABLE = 'SOMA_API_TOKEN';
 /** `up` may resolve Maven and PyPI packages on a cold cache; another call waits this long for the lock. */
 const LOCK_TIMEOUT_MS = 15 * 60_000;
 export const LOCAL_ACTIONS = ['stop-component', 'start-component'] as const;
@@ -33,6 +34,17 @@ export const LOCAL_ACTIONS = ['stop-component', 'start-component'] as const;
 export interface LocalTargetOptions extends TargetOptions {
   /** Start only postgres, kafka and qdrant (also set by the `--backends-only` flag). */
   backendsOnly?: boolean;
+}
+
+/**
+ * Tells whether the api process requires a bearer token. A record written
+ * before `authRequired` was kept falls back to whether SOMA_API_TOKEN was
+ * set at all, and one without settings leaves it unknown.
+ */
+export function describeApiAuth(record: ComponentRecord): Pick<ComponentStatus, 'authRequired' | 'authTokenVariable'> {
+  const authRequired = record.authRequired ?? record.settingsKeys?.includes(API_TOKEN_VARIABLE);
+  if (authRequired === undefined) return { authTokenVariable: API_TOKEN_VARIABLE };
+  return { authRequired, authTokenVariable: API_TOKEN_VARIABLE };
 }
 
 /** Cache of downloads shared by all state dirs: `SOMA_CACHE_DIR`, else ~/.cache/soma. */
@@ -138,6 +150,7 @@ export class LocalTarget implements Target {
         logPath: record.logPath,
         state: componentState,
         detail: name === 'qdrant' && componentState === 'running' ? await describeRunningQdrant(record) : record.flavour,
+        ...(name === 'api' ? describeApiAuth(record) : {}),
       });
     }
     return rows;

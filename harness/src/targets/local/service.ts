@@ -128,6 +128,7 @@ export function createServiceComponent(name: ServiceComponentName): LocalCompone
         startedAt: new Date().toISOString(),
         settingsHash: settings.hash,
         settingsKeys: settings.keys,
+        authRequired: (env.SOMA_API_TOKEN ?? '').trim() !== '',
       };
       context.state.components[name] = record;
       context.saveState();

@@ -34,6 +34,8 @@ export interface ComponentRecord {
   settingsHash?: string;
   /** Service processes: names of the settings variables that were set. */
   settingsKeys?: string[];
+  /** Service processes: whether it was started with a non-empty SOMA_API_TOKEN, so its API requires a bearer token. */
+  authRequired?: boolean;
 }
 
 export interface LocalState {
