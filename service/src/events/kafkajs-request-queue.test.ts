@@ -1,7 +1,7 @@
 /** The replacement of kafkajs's RequestQueue#scheduleCheckPendingRequests. */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { CHECK_PENDING_REQUESTS_INTERVAL_MS, installRequestQueueTimerFix } from './kafkajs-request-queue.js';
 
 interface Queue {
@@ -45,28 +45,48 @@ test('idle queue arms no timer after the fix', () => {
   assert.equal(queue.throttleCheckTimeoutId, null);
 });
 
+/**
+ * Replaces the global setTimeout for one test with one that records each
+ * timer instead of arming it, so the test reads the delay and fires the
+ * callback itself. MockTimers would do the same, but Node.js 20 prints an
+ * ExperimentalWarning for it.
+ */
+function recordTimers(t: TestContext): Array<{ callback: () => void; delayMs: number | undefined }> {
+  const timers: Array<{ callback: () => void; delayMs: number | undefined }> = [];
+  t.mock.method(globalThis, 'setTimeout', (callback: () => void, delayMs?: number) => {
+    timers.push({ callback, delayMs });
+    return { ref: () => undefined, unref: () => undefined } as unknown as NodeJS.Timeout;
+  });
+  return timers;
+}
+
 test('pending request is still checked after the fix', (t) => {
   installRequestQueueTimerFix();
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const timers = recordTimers(t);
   const queue = newQueue();
   const checks = countChecks(queue);
   queue.pending.push({});
   queue.scheduleCheckPendingRequests();
-  t.mock.timers.tick(CHECK_PENDING_REQUESTS_INTERVAL_MS - 1);
-  assert.equal(checks.count, 0);
-  t.mock.timers.tick(1);
+  assert.equal(timers.length, 1, 'one timer is armed');
+  assert.equal(timers[0]?.delayMs, CHECK_PENDING_REQUESTS_INTERVAL_MS);
+  assert.equal(checks.count, 0, 'no check before the timer fires');
+  timers[0]?.callback();
   assert.equal(checks.count, 1);
+  assert.equal(queue.throttleCheckTimeoutId, null, 'the fired timer is cleared');
 });
 
 test('throttle end is still checked after the fix', (t) => {
   installRequestQueueTimerFix();
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const timers = recordTimers(t);
+  const now = 1_700_000_000_000;
+  t.mock.method(Date, 'now', () => now);
   const queue = newQueue();
   const checks = countChecks(queue);
-  queue.throttledUntil = Date.now() + 500;
+  queue.throttledUntil = now + 500;
   queue.scheduleCheckPendingRequests();
-  t.mock.timers.tick(499);
-  assert.equal(checks.count, 0);
-  t.mock.timers.tick(1);
+  assert.equal(timers.length, 1, 'one timer is armed');
+  assert.equal(timers[0]?.delayMs, 500, 'the timer ends with the throttle');
+  assert.equal(checks.count, 0, 'no check before the timer fires');
+  timers[0]?.callback();
   assert.equal(checks.count, 1);
 });
