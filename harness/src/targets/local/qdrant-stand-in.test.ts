@@ -127,6 +127,41 @@ describe('qdrant via @qdrant/js-client-rest', () => {
     assert.equal(response.json.status.error, `Wrong input: Vector dimension error: expected dim: ${DIMENSIONS}, got 2`);
   });
 
+  test('rejects a filter on a nested key with 400 naming the limitation', async () => {
+    const response = await rawRequest(qdrantUrl, 'POST', `/collections/${collection}/points/search`, {
+      vector: vectorFor(0), limit: 1, filter: { must: [{ key: 'payload.text', match: { value: 'x' } }] },
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.json.status.error, /^Wrong input: the Qdrant Edge stand-in cannot filter on nested key payload\.text, because/);
+  });
+
+  test('rejects match values that Qdrant rejects with 400, not 500', async () => {
+    const cases: [string, unknown][] = [
+      ['a fraction', { value: 0.5 }],
+      ['an integer above i64', { value: 2 ** 70 }],
+      ['null', { value: null }],
+      ['an object', { value: { a: 1 } }],
+      ['a mixed any list', { any: ['a', 1] }],
+      ['a list of booleans in except', { except: [true] }],
+    ];
+    for (const [name, match] of cases) {
+      const response = await rawRequest(qdrantUrl, 'POST', `/collections/${collection}/points/search`, {
+        vector: vectorFor(0), limit: 1, filter: { must: [{ key: 'n', match }] },
+      });
+      assert.equal(response.status, 400, `${name}: ${JSON.stringify(response.json)}`);
+      assert.match(response.json.status.error, /^Format error in JSON body: match /, name);
+    }
+  });
+
+  test('matches integer and keyword values', async () => {
+    const byValue = async (key: string, value: string | number) =>
+      (await client.count(collection, { exact: true, filter: { must: [{ key, match: { value } }] } })).count;
+    assert.equal(await byValue('n', 7), 1);
+    // 2^62 is exact as a double and within i64.
+    assert.equal(await byValue('n', 2 ** 62), 0);
+    assert.equal(await byValue('run_id', runB), 250);
+  });
+
   test('deletes points by filter', async () => {
     await client.delete(collection, { wait: true, filter: { must: [{ key: 'run_id', match: { value: runB } }] } });
     assert.equal((await client.count(collection, { exact: true })).count, 750);

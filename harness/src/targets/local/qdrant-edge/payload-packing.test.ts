@@ -86,13 +86,13 @@ describe('qdrant stand-in payload packing', () => {
   test('nested filter key is rejected with 400', async () => {
     const reply = await call(qdrantUrl, 'POST', `/collections/${collection}/points/count`, { exact: true, filter: { must: [{ key: 'payload.seq', match: { value: 1 } }] } });
     assert.equal(reply.status, 400);
-    assert.match(reply.json.status.error, /^Wrong input: the qdrant-edge stand-in stores nested payload objects as JSON text, so it cannot filter or index on nested key `payload\.seq`/);
+    assert.match(reply.json.status.error, /^Wrong input: the Qdrant Edge stand-in cannot filter on nested key payload\.seq, because it stores nested payload objects as JSON text/);
   });
 
   test('nested payload index is rejected with 400', async () => {
     const reply = await call(qdrantUrl, 'PUT', `/collections/${collection}/index?wait=true`, { field_name: 'payload.text', field_schema: 'keyword' });
     assert.equal(reply.status, 400);
-    assert.match(reply.json.status.error, /cannot filter or index on nested key `payload\.text`/);
+    assert.match(reply.json.status.error, /^Wrong input: the Qdrant Edge stand-in cannot index nested key payload\.text, because/);
   });
 
   test('reserved packing key in a payload is rejected', async () => {

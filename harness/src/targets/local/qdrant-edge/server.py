@@ -82,8 +82,9 @@ PAYLOAD_SCHEMA_TYPES = {
 # service's points carry a nested payload object, so packing it roughly halves
 # the conversion time of a point. Top-level scalars and arrays of scalars stay
 # engine fields, so filters and payload indexes on them work as in Qdrant.
-# Server's choice: a filter or index on a key inside a nested object is
-# rejected with 400, because the engine cannot see inside the JSON text.
+# Server's choice: a filter or index on a key inside a nested object, such
+# as `payload.text`, is rejected with 400 naming this limitation, because the
+# engine cannot see inside the JSON text. Qdrant itself supports such keys.
 PACKED_KEY = "__soma_stand_in_nested_json__"
 # Lower-case hyphenated UUIDs pass through without parsing (the common case).
 CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -162,25 +163,59 @@ def parse_vector(value: Any) -> list[float]:
     return value
 
 
-def check_top_level_key(key: Any) -> str:
-    """Return `key`, or raise 400 for a nested key that packing hides from the engine."""
+def check_top_level_key(key: Any, action: str = "filter on") -> str:
+    """Return `key`, or raise 400 for a nested key that packing hides from the engine.
+
+    `action` names what the request does with the key: "filter on" or "index".
+    """
     if not isinstance(key, str) or not key:
         raise format_error("a payload key must be a non-empty string")
     if "." in key or "[" in key or key == PACKED_KEY:
         raise bad_input(
-            f"the qdrant-edge stand-in stores nested payload objects as JSON text, so it cannot "
-            f"filter or index on nested key `{key}`; use a top-level payload key"
+            f"the Qdrant Edge stand-in cannot {action} nested key {key}, because it stores nested "
+            f"payload objects as JSON text; Qdrant itself supports nested keys, so use a top-level "
+            f"payload key or a Qdrant server"
         )
     return key
 
 
+# Qdrant's match values (ValueVariants in its REST schema) are keyword
+# strings, signed 64-bit integers and booleans. Its `any` and `except` take a
+# list of strings or a list of integers (AnyVariants).
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+
+def is_i64(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and I64_MIN <= value <= I64_MAX
+
+
+def check_match_value(value: Any) -> Any:
+    """Return `value`, or raise 400 for a value that Qdrant's `match.value` does not accept."""
+    if isinstance(value, (str, bool)) or is_i64(value):
+        return value
+    raise format_error(
+        f"match value {json_text(value)} is not a keyword string, a 64-bit integer or a boolean"
+    )
+
+
+def check_match_list(name: str, values: Any) -> list[Any]:
+    """Return `values`, or raise 400 unless it is a list of strings or a list of 64-bit integers."""
+    if isinstance(values, list) and (
+        all(isinstance(v, str) for v in values) or all(is_i64(v) for v in values)
+    ):
+        return values
+    raise format_error(f"match {name} must be a list of keyword strings or a list of 64-bit integers")
+
+
 def parse_match(match: dict[str, Any]) -> Any:
+    if not isinstance(match, dict):
+        raise format_error("match must be an object")
     if "value" in match:
-        return qe.MatchValue(match["value"])
+        return qe.MatchValue(check_match_value(match["value"]))
     if "any" in match:
-        return qe.MatchAny(match["any"])
+        return qe.MatchAny(check_match_list("any", match["any"]))
     if "except" in match:
-        return qe.MatchExcept(match["except"])
+        return qe.MatchExcept(check_match_list("except", match["except"]))
     if "text" in match:
         return qe.MatchText(match["text"])
     if "phrase" in match:
@@ -550,7 +585,7 @@ def create_index(storage: Storage, params, query, body) -> Any:
     data_type = schema.get("type") if isinstance(schema, dict) else schema
     if not isinstance(field, str) or data_type not in PAYLOAD_SCHEMA_TYPES:
         raise format_error(f"field_schema must be one of {sorted(PAYLOAD_SCHEMA_TYPES)}")
-    check_top_level_key(field)
+    check_top_level_key(field, "index")
     with collection.lock:
         collection.shard.update(qe.UpdateOperation.create_field_index(field, PAYLOAD_SCHEMA_TYPES[data_type]))
         collection.meta.setdefault("payload_schema", {})[field] = data_type
