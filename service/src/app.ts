@@ -12,7 +12,14 @@ import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 import { somaError } from './errors.js';
 import { registerAuth } from './routes/auth.js';
-import { handleFrameworkError, MAX_PARAM_LENGTH, registerErrorHandlers, requestPath, sentErrorCode } from './routes/error-handler.js';
+import {
+  buildClientErrorHandler,
+  handleFrameworkError,
+  MAX_PARAM_LENGTH,
+  registerErrorHandlers,
+  requestPath,
+  sentErrorCode,
+} from './routes/error-handler.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJsonBodyParser } from './routes/json-body-parser.js';
 import { registerMemoriesRoute } from './routes/memories.js';
@@ -33,6 +40,25 @@ export interface AppOptions {
   vectorStore?: VectorStore | undefined;
   /** Clock in epoch milliseconds, for item timestamps. */
   now?: () => number;
+  /** Time in ms to receive a whole request, headers and body; DEFAULT_REQUEST_TIMEOUT_MS when unset. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Time to receive a whole request. A client that stalls in the middle of its
+ * body gets 408 SOMA_ERR_HTTP_REQUEST_TIMEOUT after this, instead of holding
+ * the connection open. A body of SOMA_MAX_BODY_BYTES (8 MiB by default) needs
+ * about 2.2 Mbit/s to arrive in time.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Returns how often Node's HTTP server checks requests against the request
+ * timeout. Node's default of 30 s would let a stalled request live up to twice
+ * the timeout. The check walks the open connections, so it is cheap.
+ */
+function connectionsCheckingInterval(requestTimeoutMs: number): number {
+  return Math.max(100, Math.min(1_000, Math.floor(requestTimeoutMs / 4)));
 }
 
 function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
@@ -48,6 +74,7 @@ function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
 
 export function buildApp(options: AppOptions): FastifyInstance {
   const { config, log, metrics, readiness, embedder } = options;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     loggerInstance: log,
     // One 'request completed' line per request comes from registerRequestMetrics instead.
@@ -58,6 +85,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: handleFrameworkError,
+    requestTimeout: requestTimeoutMs,
+    // With Node.js 20 a stalled body got its 408 only after the headers timeout had passed too
+    // (measured), and fastify leaves headersTimeout at 60 s, so both timeouts are set here.
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(60_000, requestTimeoutMs),
+      connectionsCheckingInterval: connectionsCheckingInterval(requestTimeoutMs),
+    },
+    clientErrorHandler: buildClientErrorHandler(requestTimeoutMs),
     // Validation never rewrites request data; the store routes validate with their own ajv.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   }) as unknown as FastifyInstance;

@@ -120,6 +120,37 @@ export const ERRORS = {
     false,
     (p) => `content type ${quoteValue(p.contentType)} is not supported; send the body as application/json`,
   ),
+  SOMA_ERR_BODY_UNSUPPORTED_CHARSET: define<{ charset: string }>(
+    415,
+    false,
+    (p) => `charset ${quoteValue(p.charset)} is not supported; encode the JSON text as UTF-8 and send charset=utf-8 or no charset`,
+  ),
+  SOMA_ERR_BODY_UNSUPPORTED_ENCODING: define<{ encoding: string }>(
+    415,
+    false,
+    (p) =>
+      `Content-Encoding ${quoteValue(p.encoding)} is not supported; send the body uncompressed, ` +
+      'without a Content-Encoding header or with Content-Encoding: identity',
+  ),
+
+  SOMA_ERR_HTTP_MALFORMED: define<{ detail: string }>(
+    400,
+    false,
+    (p) => `the request is not valid HTTP/1.1 (${p.detail}); check the request line, the headers and the body framing`,
+  ),
+  SOMA_ERR_HTTP_HEADERS_TOO_LARGE: define<{ limit: number }>(
+    431,
+    false,
+    (p) => `the request headers are larger than the limit of ${p.limit} bytes; send fewer or shorter headers`,
+  ),
+  SOMA_ERR_HTTP_REQUEST_TIMEOUT: define<{ timeoutMs: number }>(
+    408,
+    true,
+    (p) =>
+      `the request was not received completely within ${p.timeoutMs} ms; ` +
+      'send the headers and the whole body without pausing, then retry',
+  ),
+
   SOMA_ERR_BULK_EMPTY: define(
     400,
     false,
@@ -161,7 +192,7 @@ export const ERRORS = {
     400,
     false,
     (p) =>
-      `item ${p.index}: ${echoValue(p.path)} is nested ${p.limit + 1} levels deep and the limit is ${p.limit} levels ` +
+      `item ${p.index}: ${echoValue(p.path)} is nested more than ${p.limit} levels deep and the limit is ${p.limit} levels ` +
       '(the item object is level 1, its payload level 2); flatten the payload',
   ),
   SOMA_ERR_ITEM_INVALID_TIMESTAMP: define<{ index: number; value: string; problem: string }>(
@@ -170,6 +201,13 @@ export const ERRORS = {
     (p) =>
       `item ${p.index}: timestamp ${echoValue(p.value)} is invalid (${p.problem}); send an ISO 8601 date-time ` +
       'with an offset, such as 2025-09-27T12:34:56.789+00:00, or epoch seconds or milliseconds',
+  ),
+  SOMA_ERR_ITEM_TOO_LARGE: define<{ index: number; bytes: number; limit: number }>(
+    413,
+    false,
+    (p) =>
+      `item ${p.index}: its Kafka message is ${p.bytes} bytes and the limit is ${p.limit} bytes; ` +
+      'make the item smaller or raise SOMA_KAFKA_MAX_MESSAGE_BYTES together with the topic\'s max.message.bytes, which must exceed it',
   ),
   SOMA_ERR_ITEM_DUPLICATE_ID: define<{ index: number; id: string; firstIndex: number }>(
     400,
@@ -207,6 +245,14 @@ export const ERRORS = {
       `publishing to Kafka topic ${p.topic} failed (${p.detail}); the items are not acknowledged, ` +
       'retry the request with the same ids',
   ),
+  SOMA_ERR_KAFKA_MESSAGE_REJECTED: define<{ topic: string; id: string; bytes: number; limit: number; detail: string }>(
+    500,
+    false,
+    (p) =>
+      `Kafka topic ${p.topic} rejected the message of item ${quoteValue(p.id)} (${p.bytes} bytes; ${p.detail}); ` +
+      'a retry fails the same way. The message is within SOMA_KAFKA_MAX_MESSAGE_BYTES ' +
+      `(${p.limit}), so check that the topic's max.message.bytes and the brokers' message.max.bytes exceed it`,
+  ),
   SOMA_ERR_STORE_WRITE_FAILED: define<{ store: 'postgres' | 'qdrant'; detail: string }>(
     503,
     true,
@@ -224,6 +270,16 @@ export const ERRORS = {
     400,
     false,
     (p) => `the recall request is invalid: ${p.problem}`,
+  ),
+  SOMA_ERR_RECALL_REJECTED: define<{ status: number; reason: string }>(
+    400,
+    false,
+    (p) => `Qdrant rejected the search with status ${p.status} (${p.reason}); change the filter or the namespace`,
+  ),
+  SOMA_ERR_MEMORY_INVALID_ID: define<{ problem: string }>(
+    400,
+    false,
+    (p) => `the memory id is invalid: ${p.problem}; ids are 1 to 256 characters without \\u0000 or unpaired surrogates`,
   ),
   SOMA_ERR_MEMORY_NOT_FOUND: define<{ id: string }>(
     404,

@@ -8,8 +8,17 @@ import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createFeatureHashingEmbedder } from '../src/embedding/feature-hashing.js';
+import { createDirectSink } from '../src/ingest-sink.js';
+import { createMetrics } from '../src/metrics.js';
+import { createReadiness } from '../src/readiness.js';
+import { createPostgresKvStore } from '../src/stores/postgres-kv-store.js';
+import { createQdrantVectorStore } from '../src/stores/qdrant-vector-store.js';
 import { countPoints, countRows, freePort, postJson, queryRows, testBackends, uniqueName } from './support/backends.js';
-import { startDirectApp, type DirectApp } from './support/apps.js';
+import { memoryLogger, startDirectApp, type DirectApp } from './support/apps.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const TOKEN = 'test-token-7f3a9c';
@@ -92,6 +101,7 @@ describe('malformed bodies', () => {
     assert.equal(response.status, 400);
     assert.equal(response.body.code, 'SOMA_ERR_BULK_ALL_REJECTED');
     assert.equal(response.body.errors[0].code, 'SOMA_ERR_ITEM_TOO_DEEP');
+    assert.match(response.body.errors[0].message, /^item 0: item\.payload(\.a)+\.\.\. \(\d+ characters\) is nested more than 32 levels deep and the limit is 32 levels /);
     const arrays = await bulk(`${'['.repeat(10_000)}${']'.repeat(10_000)}`);
     assert.equal(arrays.status, 400);
     const health = await fetch(`${direct.url}/healthz`);
@@ -102,6 +112,167 @@ describe('malformed bodies', () => {
     const response = await fetch(`${direct.url}/store_bulk`, { method: 'POST', headers: { ...AUTH, 'content-type': 'text/plain' }, body: 'x' });
     assert.equal(response.status, 415);
     assert.equal(((await response.json()) as { code: string }).code, 'SOMA_ERR_BODY_UNSUPPORTED_MEDIA_TYPE');
+  });
+});
+
+/** Writes raw bytes to a new connection and returns everything the server sends until it closes the connection. */
+async function rawExchange(baseUrl: string, data: string | Buffer): Promise<{ status: number; headers: string; body: string }> {
+  const url = new URL(baseUrl);
+  const socket = connect({ host: url.hostname, port: Number(url.port) });
+  await once(socket, 'connect');
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+  // The server may reset the connection after sending its response; only the response is checked.
+  socket.on('error', () => undefined);
+  socket.write(data);
+  await once(socket, 'close');
+  const [head = '', body = ''] = received.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1] ?? 0);
+  return { status, headers: head, body };
+}
+
+describe('malformed HTTP', () => {
+  test('an invalid request line -> 400 in the standard body', async () => {
+    const response = await rawExchange(direct.url, 'NOT HTTP AT ALL\r\n\r\n');
+    assert.equal(response.status, 400);
+    assert.match(response.headers, /\r\ncontent-type: application\/json; charset=utf-8\r\n/i);
+    const body = JSON.parse(response.body) as { statusCode: number; code: string; error: string; message: string };
+    assert.equal(body.statusCode, 400);
+    assert.equal(body.code, 'SOMA_ERR_HTTP_MALFORMED');
+    assert.equal(body.error, 'Bad Request');
+    assert.match(body.message, /^the request is not valid HTTP\/1\.1 \(HPE_[A-Z_]+: .+\); check the request line/);
+  });
+
+  test('headers over the size limit -> 431 in the standard body', async () => {
+    const response = await rawExchange(direct.url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(32 * 1024)}\r\n\r\n`);
+    assert.equal(response.status, 431);
+    const body = JSON.parse(response.body) as { statusCode: number; code: string; error: string; message: string };
+    assert.equal(body.statusCode, 431);
+    assert.equal(body.code, 'SOMA_ERR_HTTP_HEADERS_TOO_LARGE');
+    assert.equal(body.error, 'Request Header Fields Too Large');
+    assert.match(body.message, /^the request headers are larger than the limit of \d+ bytes/);
+  });
+
+  test('a body that stalls -> 408 in the standard body', async () => {
+    const backends = await testBackends();
+    const { log, lines } = memoryLogger();
+    const config = loadConfig({
+      SOMA_EVENTING_ENABLED: 'false',
+      SOMA_ROLE: 'api',
+      SOMA_POSTGRES_URL: backends.postgresUrl,
+      SOMA_QDRANT_URL: backends.qdrantUrl,
+      SOMA_DEFAULT_NAMESPACE: uniqueName('ns'),
+    });
+    const metrics = createMetrics({ collectDefaults: false });
+    const embedder = createFeatureHashingEmbedder(config.vectorSize);
+    const kvStore = createPostgresKvStore({ connectionString: backends.postgresUrl, log });
+    const vectorStore = createQdrantVectorStore({ url: backends.qdrantUrl, vectorSize: config.vectorSize, log });
+    const readiness = createReadiness({ log, probes: {} });
+    const sink = createDirectSink({ kvStore, vectorStore, embedder, metrics, readiness });
+    const app = buildApp({ config, log, metrics, readiness, embedder, sink, kvStore, vectorStore, requestTimeoutMs: 500 });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      // Content-Length promises 100 bytes and one arrives; the connection then stays open.
+      const response = await rawExchange(url, 'POST /store HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+      assert.equal(response.status, 408);
+      const body = JSON.parse(response.body) as { statusCode: number; code: string; error: string; message: string };
+      assert.equal(body.statusCode, 408);
+      assert.equal(body.code, 'SOMA_ERR_HTTP_REQUEST_TIMEOUT');
+      assert.equal(body.error, 'Request Timeout');
+      assert.match(body.message, /^the request was not received completely within 500 ms/);
+      const logged = lines().map((line) => JSON.parse(line) as { msg?: string; code?: string; statusCode?: number });
+      assert.ok(logged.some((record) => record.msg === 'request rejected' && record.code === 'SOMA_ERR_HTTP_REQUEST_TIMEOUT' && record.statusCode === 408));
+    } finally {
+      await app.close();
+      await kvStore.close();
+    }
+  });
+});
+
+describe('body encodings and charsets', () => {
+  test('Content-Encoding gzip -> 415 naming the encoding', async () => {
+    const response = await rawPost('/store', gzipSync(JSON.stringify({ text: 'zipped' })), { 'content-encoding': 'gzip' });
+    assert.equal(response.status, 415);
+    const body = JSON.parse(response.text) as { code: string; message: string };
+    assert.equal(body.code, 'SOMA_ERR_BODY_UNSUPPORTED_ENCODING');
+    assert.match(body.message, /^Content-Encoding "gzip" is not supported; send the body uncompressed/);
+  });
+
+  test('Content-Encoding identity is accepted', async () => {
+    const runId = uniqueName('run');
+    const response = await rawPost('/store', Buffer.from(JSON.stringify({ text: 'plain', run_id: runId })), { 'content-encoding': 'identity' });
+    assert.equal(response.status, 201, response.text);
+  });
+
+  test('a charset other than utf-8 -> 415 naming it', async () => {
+    for (const contentType of ['application/json; charset=latin1', 'application/json; charset="ISO-8859-1"']) {
+      const response = await rawPost('/store', Buffer.from('{"text":"caf\xe9"}', 'latin1'), { 'content-type': contentType });
+      assert.equal(response.status, 415, contentType);
+      const body = JSON.parse(response.text) as { code: string; message: string };
+      assert.equal(body.code, 'SOMA_ERR_BODY_UNSUPPORTED_CHARSET', contentType);
+      assert.match(body.message, /^charset "(latin1|ISO-8859-1)" is not supported; encode the JSON text as UTF-8/, contentType);
+    }
+  });
+
+  test('charset utf-8 in any case or quoted is accepted', async () => {
+    for (const contentType of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"']) {
+      const response = await rawPost('/store', Buffer.from(JSON.stringify({ text: 'café', run_id: uniqueName('run') })), { 'content-type': contentType });
+      assert.equal(response.status, 201, `${contentType}: ${response.text}`);
+    }
+  });
+
+  test('a repeated key keeps its last value, as JSON.parse does', async () => {
+    const runId = uniqueName('run');
+    const response = await rawPost('/store', Buffer.from(`{"text":"first","text":"second","run_id":"${runId}"}`), {});
+    assert.equal(response.status, 201, response.text);
+    const rows = await queryRows<{ value: { payload: { text: string } } }>(postgresUrl, 'SELECT value FROM public.kv_store WHERE run_id = $1', [runId]);
+    assert.equal(rows[0]?.value.payload.text, 'second');
+  });
+});
+
+describe('read and recall input', () => {
+  test('an id Postgres cannot hold -> 400 naming the problem', async () => {
+    const cases: [string, string][] = [
+      ['a%00b', 'the memory id is invalid: the id contains the NUL character \\u0000'],
+      ['x'.repeat(257), 'the memory id is invalid: the id has 257 characters and the limit is 256'],
+    ];
+    for (const [id, message] of cases) {
+      const response = await fetch(`${direct.url}/memories/${id}`, { headers: AUTH });
+      assert.equal(response.status, 400, id);
+      const body = (await response.json()) as { code: string; message: string };
+      assert.equal(body.code, 'SOMA_ERR_MEMORY_INVALID_ID');
+      assert.ok(body.message.startsWith(message), body.message);
+    }
+  });
+
+  test('filter values Qdrant cannot match -> 400 naming the key', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ importance: 0.5 }, /^the recall request is invalid: filter\.importance is the number 0\.5; a filter value must be a string, an integer in the signed 64-bit range or a boolean/],
+      [{ run_id: 2 ** 70 }, /^the recall request is invalid: filter\.run_id is the integer 1\.1805916207174113e\+21, outside the 64-bit range; /],
+      [{ type: null }, /^the recall request is invalid: filter\.type is null; /],
+      [{ tags: ['a'] }, /^the recall request is invalid: filter\.tags is an array; /],
+    ];
+    for (const [filter, message] of cases) {
+      const response = await postJson(`${direct.url}/recall`, { query: 'x', filter }, AUTH);
+      assert.equal(response.status, 400, JSON.stringify(filter));
+      assert.equal(response.body.code, 'SOMA_ERR_RECALL_INVALID');
+      assert.match(response.body.message, message);
+    }
+  });
+
+  test('string, integer and boolean filter values are searched', async () => {
+    const response = await postJson(`${direct.url}/recall`, { query: 'x', filter: { run_id: uniqueName('run'), importance: 2, flag: true } }, AUTH);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.deepEqual(response.body.results, []);
+  });
+
+  test('a filter the stand-in rejects -> 400 with its reason, readiness untouched', async () => {
+    const response = await postJson(`${direct.url}/recall`, { query: 'x', filter: { 'payload.text': 'x' } }, AUTH);
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.equal(response.body.code, 'SOMA_ERR_RECALL_REJECTED');
+    assert.match(response.body.message, /^Qdrant rejected the search with status 400 \(Wrong input: the Qdrant Edge stand-in cannot filter on nested key payload\.text, /);
+    const ready = await fetch(`${direct.url}/readyz`);
+    assert.equal(ready.status, 200);
   });
 });
 
@@ -301,7 +472,7 @@ describe('nesting depth', () => {
     assert.equal(response.status, 201);
     assert.deepEqual(response.body.ids, [`${runId}-32`]);
     assert.equal(response.body.rejected[0].code, 'SOMA_ERR_ITEM_TOO_DEEP');
-    assert.match(response.body.rejected[0].message, /^item 1: item\.payload\.a\.a.* is nested 33 levels deep and the limit is 32 levels \(the item object is level 1/);
+    assert.match(response.body.rejected[0].message, /^item 1: item\.payload\.a\.a.* is nested more than 32 levels deep and the limit is 32 levels \(the item object is level 1/);
   });
 });
 
@@ -312,8 +483,18 @@ describe('item messages', () => {
       [{ text: 'a', id: 'x'.repeat(300) }, 'item 0: field id has 300 characters and the limit is 256'],
       [{ text: 'a', type: 7 }, 'item 0: field type must be a string, got a number'],
       [{ text: 'a', namespace: 'bad ns' }, `item 0: field namespace "bad ns" is invalid; use letters, digits, '_', '.' and '-', starting with a letter or digit`],
-      [{ coord: [], payload: {}, type: 't' }, 'item 0: field coord must be an array of 1 to 1024 numbers, such as [1, 2.5, 3], or a string such as "1,2.5,3", got an array'],
     ];
+    const coordShapes = 'field coord must be an array of 1 to 1024 numbers, such as [1, 2.5, 3], or a string of 1 to 1024 characters such as "1,2.5,3"';
+    cases.push(
+      [{ coord: [], payload: {}, type: 't' }, `item 0: ${coordShapes}, got an empty array`],
+      [{ coord: Array.from({ length: 1025 }, (_, index) => index), payload: {}, type: 't' }, `item 0: ${coordShapes}, got an array of 1025 elements, more than 1024`],
+      [{ coord: [1, 'x'], payload: {}, type: 't' }, `item 0: ${coordShapes}, got an array whose element 1 is a string`],
+      [{ coord: 'x'.repeat(1025), payload: {}, type: 't' }, `item 0: ${coordShapes}, got a string of 1025 characters, more than 1024`],
+      [{ coord: '', payload: {}, type: 't' }, `item 0: ${coordShapes}, got an empty string`],
+      [{ coord: 5, payload: {}, type: 't' }, `item 0: ${coordShapes}, got a number`],
+      [{ text: 'a', timestamp: '2025-02-30T00:00:00Z' }, 'item 0: timestamp "2025-02-30T00:00:00Z" is invalid (no such date: February has 28 days in 2025); send an ISO 8601 date-time with an offset, such as 2025-09-27T12:34:56.789+00:00, or epoch seconds or milliseconds'],
+      [{ text: 'a', timestamp: '+010000-01-01T00:00:00Z' }, 'item 0: timestamp "+010000-01-01T00:00:00Z" is invalid (year 10000 is out of range 0000-9999); send an ISO 8601 date-time with an offset, such as 2025-09-27T12:34:56.789+00:00, or epoch seconds or milliseconds'],
+    );
     for (const [item, message] of cases) {
       const response = await bulk({ items: [item] });
       assert.equal(response.status, 400, message);
@@ -327,7 +508,7 @@ describe('item messages', () => {
     assert.equal(response.status, 201);
     assert.deepEqual(response.body.ids, [`${runId} 1,2,3`]);
     assert.equal(response.body.rejected[0].index, 1);
-    assert.match(response.body.rejected[0].message, /^item 1: field coord must be an array of 1 to 1024 numbers/);
+    assert.match(response.body.rejected[0].message, /^item 1: field coord must be an array of 1 to 1024 numbers.*, got a string of only white space$/);
     const rows = await queryRows<{ value: { payload: { coord: unknown } } }>(postgresUrl, 'SELECT value FROM public.kv_store WHERE run_id = $1', [runId]);
     assert.equal(rows[0]?.value.payload.coord, `${runId} 1,2,3`);
   });

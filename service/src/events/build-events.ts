@@ -29,6 +29,8 @@ const ID = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const NAMESPACE = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' } as const;
 const TYPE = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const TIMESTAMP = { type: ['string', 'number'] } as const;
+/** Maximum number of elements in a coord array and of characters in a coord string. */
+const MAX_COORD_LENGTH = 1024;
 
 const FLAT_FIELDS = ['id', 'text', 'run_id', 'namespace', 'payload', 'type', 'importance', 'timestamp'];
 const COORDINATE_FIELDS = ['coord', 'payload', 'type', 'namespace', 'id', 'run_id', 'importance', 'timestamp'];
@@ -56,9 +58,9 @@ const validateCoordinate: ValidateFunction<CoordinateItem> = ajv.compile<Coordin
   properties: {
     coord: {
       anyOf: [
-        { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: 1024 },
+        { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: MAX_COORD_LENGTH },
         // A string coordinate is stored as sent; it needs one non-space character because it becomes the id.
-        { type: 'string', minLength: 1, maxLength: 1024, pattern: '\\S' },
+        { type: 'string', minLength: 1, maxLength: MAX_COORD_LENGTH, pattern: '\\S' },
       ],
     },
     payload: { type: 'object' },
@@ -77,6 +79,25 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
+/** Names what is wrong with a coord that matches neither accepted shape, including which length rule it breaks. */
+function describeCoordError(coord: unknown): string {
+  const shapes = 'an array of 1 to 1024 numbers, such as [1, 2.5, 3], or a string of 1 to 1024 characters such as "1,2.5,3"';
+  let got = describeType(coord);
+  if (Array.isArray(coord)) {
+    if (coord.length === 0) got = 'an empty array';
+    else if (coord.length > MAX_COORD_LENGTH) got = `an array of ${coord.length} elements, more than ${MAX_COORD_LENGTH}`;
+    else {
+      const index = coord.findIndex((element) => typeof element !== 'number');
+      if (index !== -1) got = `an array whose element ${index} is ${describeType(coord[index])}`;
+    }
+  } else if (typeof coord === 'string') {
+    const length = countCodePoints(coord);
+    if (length > MAX_COORD_LENGTH) got = `a string of ${length} characters, more than ${MAX_COORD_LENGTH}`;
+    else got = coord === '' ? 'an empty string' : 'a string of only white space';
+  }
+  return `field coord must be ${shapes}, got ${got}`;
+}
+
 /** Describes an item schema error in one sentence that names the field. */
 function describeItemError(errors: ErrorObject[] | null | undefined, item: Record<string, unknown>, coordinate: boolean): string {
   // A failed anyOf lists the errors of its branches first; the anyOf error itself describes the field best.
@@ -90,7 +111,7 @@ function describeItemError(errors: ErrorObject[] | null | undefined, item: Recor
     case 'additionalProperties':
       return `unknown field ${quoteValue(String(error.params.additionalProperty))}; allowed fields are ${(coordinate ? COORDINATE_FIELDS : FLAT_FIELDS).join(', ')}`;
     case 'anyOf':
-      return `field coord must be an array of 1 to 1024 numbers, such as [1, 2.5, 3], or a string such as "1,2.5,3", got ${describeType(item.coord)}`;
+      return describeCoordError(item.coord);
     default:
       return describeAjvError(error, item);
   }

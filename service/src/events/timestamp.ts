@@ -37,6 +37,65 @@ function fromEpoch(epoch: number): TimestampVerdict {
   return { ok: true, value: formatTimestamp(epochMs) };
 }
 
+const MONTH_NAMES = [
+  'January', 'February', 'March', 'April', 'May', 'June',
+  'July', 'August', 'September', 'October', 'November', 'December',
+];
+/**
+ * A date-time with a four-digit or an expanded (`+YYYYYY`) year, read loosely
+ * so that an invalid field can be named: year, month, day, hour, minute,
+ * second, fraction and zone.
+ */
+const LOOSE_DATE_TIME = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31);
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/**
+ * Names what is wrong with a string that the date-time format rejected, such
+ * as "no such date: February has 28 days in 2025". Falls back to the general
+ * rule when no single field explains the rejection.
+ */
+export function describeInvalidDateTime(input: string): string {
+  const general = 'not an ISO 8601 date-time with a time zone offset';
+  const match = LOOSE_DATE_TIME.exec(input);
+  if (match === null) return general;
+  const [, yearText = '', monthText = '', dayText = '', hourText, minuteText = '', secondText, , zone] = match;
+
+  const year = Number(yearText);
+  if (yearText.length !== 4) {
+    return year < 0 || year > 9999
+      ? `year ${year} is out of range 0000-9999`
+      : `the expanded year ${yearText} is not supported; write the year with four digits`;
+  }
+  const month = Number(monthText);
+  if (month < 1 || month > 12) return `month ${monthText} does not exist; months are 01-12`;
+  const day = Number(dayText);
+  const days = daysInMonth(year, month);
+  if (day < 1) return `day ${dayText} does not exist; days start at 01`;
+  if (day > days) {
+    const yearNote = month === 2 ? ` in ${yearText}` : '';
+    return `no such date: ${MONTH_NAMES[month - 1] ?? monthText} has ${days} days${yearNote}`;
+  }
+  if (hourText === undefined) return 'a date without a time; add a time and a time zone offset, such as T00:00:00Z';
+  if (Number(hourText) > 23) return `hour ${hourText} is out of range 00-23`;
+  if (Number(minuteText) > 59) return `minute ${minuteText} is out of range 00-59`;
+  if (secondText === undefined) return 'the time has no seconds; write hh:mm:ss, such as 12:34:00';
+  if (zone === undefined) return 'no time zone offset; add Z or an offset such as +02:00';
+  const offset = /^[+-](\d{2}):?(\d{2})$/.exec(zone);
+  if (offset !== null && (Number(offset[1]) > 23 || Number(offset[2]) > 59)) {
+    return `time zone offset ${zone} is out of range -23:59 to +23:59`;
+  }
+  return general;
+}
+
 let lastInput: unknown;
 let lastVerdict: TimestampVerdict | undefined;
 
@@ -59,9 +118,7 @@ function judgeTimestamp(input: unknown): TimestampVerdict {
     return { ok: false, problem: `expected a string or a number, got ${input === null ? 'null' : typeof input}` };
   }
   if (EPOCH_STRING.test(input)) return fromEpoch(Number(input));
-  if (!validateDateTime(input)) {
-    return { ok: false, problem: 'not an ISO 8601 date-time with a time zone offset' };
-  }
+  if (!validateDateTime(input)) return { ok: false, problem: describeInvalidDateTime(input) };
   const epochMs = Date.parse(input);
   if (Number.isNaN(epochMs)) return { ok: false, problem: 'not a representable date-time' };
   if (epochMs < MIN_EPOCH_MS || epochMs > MAX_EPOCH_MS) {

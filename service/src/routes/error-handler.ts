@@ -6,6 +6,8 @@
  * SOMA_ERR code. A known path asked with another method gets 405 with `Allow`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { SomaError, somaError, toErrorBody, type ErrorCode } from '../errors.js';
 
 /** Seconds a client should wait before retrying a 503. */
@@ -119,4 +121,50 @@ export function registerErrorHandlers(app: FastifyInstance, maxBodyBytes: number
     reply.header('allow', allowed.join(', '));
     sendError(somaError('SOMA_ERR_ROUTE_METHOD_NOT_ALLOWED', { method: request.method, url, allowed }), request, reply);
   });
+}
+
+/** Maps an error of Node's HTTP parser or request timers to the SomaError sent to the client. */
+function clientErrorToSomaError(error: NodeJS.ErrnoException, requestTimeoutMs: number): SomaError {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'ERR_HTTP_HEADERS_TIMEOUT') {
+    return somaError('SOMA_ERR_HTTP_REQUEST_TIMEOUT', { timeoutMs: requestTimeoutMs }, { cause: error });
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    return somaError('SOMA_ERR_HTTP_HEADERS_TOO_LARGE', { limit: maxHeaderSize }, { cause: error });
+  }
+  // llhttp errors carry a reason such as "Invalid method encountered".
+  const reason = (error as { reason?: unknown }).reason;
+  const detail = typeof reason === 'string' && reason !== '' ? reason : error.message;
+  return somaError('SOMA_ERR_HTTP_MALFORMED', { detail: error.code === undefined ? detail : `${error.code}: ${detail}` }, { cause: error });
+}
+
+/**
+ * Builds the fastify `clientErrorHandler`. Node's HTTP server calls it for
+ * requests that never reach a route: unparsable HTTP (400), oversized headers
+ * (431) and requests not received within the request timeout (408). It writes
+ * the standard error body, logs it like sendError does, and closes the
+ * connection, because the parser state of the connection is lost.
+ */
+export function buildClientErrorHandler(requestTimeoutMs: number): (this: FastifyInstance, error: Error, socket: Socket) => void {
+  // fastify binds the handler to its instance.
+  return function handleClientError(this: FastifyInstance, error: Error, socket: Socket): void {
+    const errno = error as NodeJS.ErrnoException;
+    // A reset connection has nobody to answer.
+    if (errno.code === 'ECONNRESET' || socket.destroyed) return;
+
+    const soma = clientErrorToSomaError(errno, requestTimeoutMs);
+    this.log.info({ statusCode: soma.statusCode, code: soma.code, err: error }, 'request rejected');
+    // Answer only while no response of this connection has started; otherwise the bytes would corrupt it.
+    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && pending?.headersSent !== true) {
+      const body = JSON.stringify(toErrorBody(soma));
+      socket.write(
+        `HTTP/1.1 ${soma.statusCode} ${STATUS_CODES[soma.statusCode] ?? 'Error'}\r\n` +
+          'Content-Type: application/json; charset=utf-8\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+          'Connection: close\r\n\r\n' +
+          body,
+      );
+    }
+    socket.destroy(error);
+  };
 }

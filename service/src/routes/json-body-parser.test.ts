@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { test } from 'node:test';
 import { SomaError } from '../errors.js';
-import { decodeBody, firstInvalidUtf8Offset, parseJsonText } from './json-body-parser.js';
+import { decodeBody, firstInvalidUtf8Offset, parseJsonText, unsupportedCharset, unsupportedContentEncoding } from './json-body-parser.js';
 
 const CASES: [string, number[], number][] = [
   ['ASCII', [0x7b, 0x7d], -1],
@@ -41,4 +41,26 @@ test('invalid UTF-8 body raises SOMA_ERR_BODY_INVALID_ENCODING with the offset',
 test('a leading byte order mark is removed, a later one kept', () => {
   const text = decodeBody(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"\ufeff"}')]));
   assert.deepEqual(parseJsonText(text), { a: '\ufeff' });
+});
+
+test('content encodings other than identity are named', () => {
+  assert.equal(unsupportedContentEncoding(undefined), undefined);
+  assert.equal(unsupportedContentEncoding(''), undefined);
+  assert.equal(unsupportedContentEncoding('identity'), undefined);
+  assert.equal(unsupportedContentEncoding('IDENTITY'), undefined);
+  assert.equal(unsupportedContentEncoding('gzip'), 'gzip');
+  assert.equal(unsupportedContentEncoding('identity, br'), 'br');
+  assert.equal(unsupportedContentEncoding(['identity', 'deflate']), 'deflate');
+});
+
+test('charsets other than utf-8 are named', () => {
+  assert.equal(unsupportedCharset(undefined), undefined);
+  assert.equal(unsupportedCharset('application/json'), undefined);
+  assert.equal(unsupportedCharset('application/json; charset=utf-8'), undefined);
+  assert.equal(unsupportedCharset('application/json;charset=UTF-8'), undefined);
+  assert.equal(unsupportedCharset('application/json; Charset="utf-8"'), undefined);
+  assert.equal(unsupportedCharset('application/json; charset=latin1'), 'latin1');
+  assert.equal(unsupportedCharset('application/json; charset="ISO-8859-1"'), 'ISO-8859-1');
+  assert.equal(unsupportedCharset('application/json; charset=utf8'), undefined);
+  assert.equal(unsupportedCharset('application/json; charset=utf-16'), 'utf-16');
 });

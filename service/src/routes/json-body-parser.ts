@@ -13,6 +13,9 @@
  *   rejected with 400 naming their path (the whole request is rejected;
  *   nothing is stripped, because stripping would silently change the data);
  * - other content types get 415 after their body is drained;
+ * - a Content-Encoding other than identity (such as gzip) and a charset
+ *   other than utf-8 get 415 before the body is read, because the body could
+ *   not be decoded anyway;
  * - a request for an unknown route or method gets its 404 or 405 whatever its
  *   body holds: the body is drained and not parsed.
  */
@@ -144,10 +147,43 @@ export function parseJsonText(text: string): unknown {
   return body;
 }
 
+/** Returns the first Content-Encoding other than identity, such as `gzip`, or undefined. */
+export function unsupportedContentEncoding(header: string | string[] | undefined): string | undefined {
+  const codings = [header ?? ''].flat().flatMap((value) => value.split(','));
+  return codings.map((coding) => coding.trim()).find((coding) => coding !== '' && coding.toLowerCase() !== 'identity');
+}
+
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8']);
+
+/** Returns the charset parameter of a Content-Type header when it names another charset than UTF-8, or undefined. */
+export function unsupportedCharset(contentType: string | undefined): string | undefined {
+  for (const parameter of (contentType ?? '').split(';').slice(1)) {
+    const separator = parameter.indexOf('=');
+    if (separator === -1 || parameter.slice(0, separator).trim().toLowerCase() !== 'charset') continue;
+    // RFC 9110 allows the value as a token or a quoted string.
+    const charset = parameter.slice(separator + 1).trim().replace(/^"(.*)"$/, '$1');
+    // `utf8` is not an IANA name but names the same encoding, and some clients send it.
+    if (!UTF8_CHARSETS.has(charset.toLowerCase())) return charset;
+  }
+  return undefined;
+}
+
+/** Returns the 415 for a body this parser cannot decode, judged from the headers alone. */
+function undecodableBodyError(request: FastifyRequest): SomaError | undefined {
+  const encoding = unsupportedContentEncoding(request.headers['content-encoding']);
+  if (encoding !== undefined) return somaError('SOMA_ERR_BODY_UNSUPPORTED_ENCODING', { encoding });
+  const charset = unsupportedCharset(request.headers['content-type']);
+  if (charset !== undefined) return somaError('SOMA_ERR_BODY_UNSUPPORTED_CHARSET', { charset });
+  return undefined;
+}
+
 export function registerJsonBodyParser(app: FastifyInstance, maxBodyBytes: number): void {
   app.removeAllContentTypeParsers();
 
   app.addContentTypeParser('application/json', (request: FastifyRequest, payload: NodeJS.ReadableStream, done: Done) => {
+    // Node's HTTP server reads and discards the unread body after the reply, so the client still gets the 415.
+    const undecodable = request.is404 ? undefined : undecodableBodyError(request);
+    if (undecodable !== undefined) return done(undecodable);
     readBody(request, payload, maxBodyBytes, (error, bytes) => {
       if (error !== null) return done(error);
       if (request.is404) return done(null, undefined);

@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Embedder } from '../embedding/embedder.js';
 import { countCodePoints, somaError } from '../errors.js';
-import { createAjv, describeAjvError } from '../events/ajv.js';
+import { createAjv, describeAjvError, describeType } from '../events/ajv.js';
 import { describeFailure } from '../readiness.js';
-import { qdrantStatus, type SearchHit, type VectorStore } from '../stores/qdrant-vector-store.js';
+import { QdrantSearchRejectedError, qdrantStatus, type SearchHit, type VectorStore } from '../stores/qdrant-vector-store.js';
 
 export const MAX_TOP_K = 1000;
 export const DEFAULT_TOP_K = 10;
@@ -15,7 +15,7 @@ interface RecallRequest {
   query: string;
   top_k?: number;
   namespace?: string;
-  filter?: Record<string, string | number | boolean>;
+  filter?: Record<string, unknown>;
 }
 
 const validateRecall = createAjv().compile<RecallRequest>({
@@ -26,9 +26,38 @@ const validateRecall = createAjv().compile<RecallRequest>({
     query: { type: 'string', minLength: 1 },
     top_k: { type: 'integer', minimum: 1, maximum: MAX_TOP_K },
     namespace: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
-    filter: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    // The values are checked by filterProblem, whose message names the key and the allowed types.
+    filter: { type: 'object' },
   },
 });
+
+/**
+ * Qdrant's integer match values are signed 64-bit (-2^63 to 2^63 - 1). Both
+ * bounds are exclusive here, because the double -2^63 is serialised as
+ * -9223372036854776000, which is below the i64 range.
+ */
+const I64_BOUND = 2 ** 63;
+
+/**
+ * Names the first filter value that Qdrant's `match` cannot take, or returns
+ * undefined. Qdrant matches keyword strings, integers (i64) and booleans, so a
+ * fraction, an integer outside i64, null, an array or an object is rejected here
+ * rather than by Qdrant.
+ */
+export function filterProblem(filter: Record<string, unknown>): string | undefined {
+  for (const [key, value] of Object.entries(filter)) {
+    if (typeof value === 'string' || typeof value === 'boolean') continue;
+    // NOTE: JSON.parse reads numbers as doubles, so an integer beyond 2^53 reaches Qdrant rounded to the nearest double.
+    if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < I64_BOUND) continue;
+
+    const got = typeof value === 'number' && Number.isInteger(value) ? `the integer ${value}, outside the 64-bit range` : describeType(value);
+    return (
+      `filter.${key} is ${got}; a filter value must be a string, an integer in the signed 64-bit range or a boolean, ` +
+      'because Qdrant matches only keywords, integers and booleans'
+    );
+  }
+  return undefined;
+}
 
 export function registerRecallRoute(
   app: FastifyInstance,
@@ -45,6 +74,8 @@ export function registerRecallRoute(
           : describeAjvError(error, body);
       throw somaError('SOMA_ERR_RECALL_INVALID', { problem });
     }
+    const problem = body.filter === undefined ? undefined : filterProblem(body.filter);
+    if (problem !== undefined) throw somaError('SOMA_ERR_RECALL_INVALID', { problem });
     // A string has at least as many UTF-16 units as code points, so only longer ones are counted.
     const queryLength = body.query.length > options.maxTextLength ? countCodePoints(body.query) : body.query.length;
     if (queryLength > options.maxTextLength) {
@@ -67,6 +98,9 @@ export function registerRecallRoute(
     } catch (error) {
       // A namespace that never stored anything has no collection, so nothing matches.
       if (qdrantStatus(error) === 404) return { results: [] };
+      if (error instanceof QdrantSearchRejectedError) {
+        throw somaError('SOMA_ERR_RECALL_REJECTED', { status: error.status, reason: error.reason }, { cause: error });
+      }
       throw somaError(
         'SOMA_ERR_DEPENDENCY_UNAVAILABLE',
         { dependency: 'qdrant', detail: describeFailure(error), effect: RECALL_RETRY },

@@ -78,6 +78,37 @@ export class VectorSizeMismatchError extends Error {
   }
 }
 
+/**
+ * A search that Qdrant rejected as invalid, such as a filter on a key or a
+ * value it cannot match. The request is at fault, not Qdrant's availability.
+ */
+export class QdrantSearchRejectedError extends Error {
+  readonly status: number;
+  readonly reason: string;
+
+  constructor(status: number, reason: string, options: { cause: unknown }) {
+    super(`Qdrant rejected the search with status ${status}: ${reason}`, options);
+    this.name = 'QdrantSearchRejectedError';
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Statuses of a Qdrant answer that blame the search request itself. 404 (no
+ * such collection) is left to the caller, and 401, 403, 408 and 429 concern
+ * the API key or Qdrant's load, not the request.
+ */
+const REJECTED_SEARCH_STATUSES = new Set([400, 422]);
+
+/** Returns the error text of a Qdrant error envelope `{"status": {"error": "..."}}`, or the HTTP reason phrase. */
+export function qdrantReason(error: unknown): string {
+  const data = (error as { data?: { status?: { error?: unknown } } } | null)?.data;
+  const reason = data?.status?.error;
+  if (typeof reason === 'string' && reason !== '') return reason;
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function qdrantStatus(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null)?.status;
   return typeof status === 'number' ? status : undefined;
@@ -235,12 +266,17 @@ export function createQdrantVectorStore(options: QdrantVectorStoreOptions): Vect
     },
 
     async search(namespace, vector, limit, filter) {
-      const hits = await client.search(namespace, {
-        vector,
-        limit,
-        with_payload: true,
-        ...(toFilter(filter) === undefined ? {} : { filter: toFilter(filter) }),
-      });
+      const qdrantFilter = toFilter(filter);
+      let hits;
+      try {
+        hits = await client.search(namespace, { vector, limit, with_payload: true, ...(qdrantFilter === undefined ? {} : { filter: qdrantFilter }) });
+      } catch (error) {
+        const status = qdrantStatus(error);
+        if (status !== undefined && REJECTED_SEARCH_STATUSES.has(status)) {
+          throw new QdrantSearchRejectedError(status, qdrantReason(error), { cause: error });
+        }
+        throw error;
+      }
       return hits.map((hit) => {
         const payload = (hit.payload ?? {}) as Partial<PointPayload>;
         return { id: String(payload.id ?? hit.id), score: hit.score, payload: payload.payload ?? {} };
