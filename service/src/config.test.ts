@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_MAX_BULK_ITEMS, describeConfig, loadConfig } from './config.js';
+import { DEFAULT_KAFKA_MAX_MESSAGE_BYTES, DEFAULT_MAX_BULK_ITEMS, describeConfig, loadConfig } from './config.js';
 
 const BASE = { SOMA_KAFKA_BROKERS: '127.0.0.1:9092', SOMA_POSTGRES_URL: 'postgres://u:secret@h/db', SOMA_QDRANT_URL: 'http://q:6333' };
 
@@ -17,6 +17,7 @@ test('config defaults', () => {
   assert.equal(config.vectorSize, 128);
   assert.equal(config.defaultNamespace, 'api_ns');
   assert.equal(config.maxBulkItems, DEFAULT_MAX_BULK_ITEMS);
+  assert.equal(config.kafkaMaxMessageBytes, DEFAULT_KAFKA_MAX_MESSAGE_BYTES);
   assert.deepEqual(config.consumers, ['kv', 'vector']);
   assert.ok(Object.isFrozen(config));
 });
@@ -27,6 +28,11 @@ test('config reads lists and the EVENTING_ENABLED alias', () => {
   assert.deepEqual(config.consumers, ['vector']);
   assert.equal(config.eventingEnabled, false);
   assert.equal(loadConfig({ ...BASE, EVENTING_ENABLED: 'false', SOMA_EVENTING_ENABLED: 'true' }).eventingEnabled, true);
+});
+
+test('config kafka max message bytes', () => {
+  assert.ok(DEFAULT_KAFKA_MAX_MESSAGE_BYTES + 61 < 1_048_576, 'a record batch of one default-sized record fits a 1 MiB broker limit');
+  assert.equal(loadConfig({ ...BASE, SOMA_KAFKA_MAX_MESSAGE_BYTES: '2000000' }).kafkaMaxMessageBytes, 2_000_000);
 });
 
 test('config ignores variables outside the allow-list', () => {
@@ -44,6 +50,8 @@ test('config rejects invalid values naming the variable', () => {
     [{ SOMA_KAFKA_BROKERS: '' }, /SOMA_KAFKA_BROKERS=\(unset\) is invalid: evented mode needs brokers/],
     [{ SOMA_DEFAULT_NAMESPACE: 'a/b' }, /SOMA_DEFAULT_NAMESPACE="a\/b" is invalid/],
     [{ SOMA_KAFKA_DLQ_TOPIC: 'memory.events' }, /must differ from SOMA_KAFKA_TOPIC/],
+    [{ SOMA_KAFKA_MAX_MESSAGE_BYTES: '100' }, /SOMA_KAFKA_MAX_MESSAGE_BYTES="100" is invalid: must be >= 1024/],
+    [{ SOMA_KAFKA_MAX_MESSAGE_BYTES: '1MB' }, /SOMA_KAFKA_MAX_MESSAGE_BYTES="1MB" is invalid: expected a non-negative integer/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig({ ...BASE, ...env }), (error: Error & { code?: string }) => {

@@ -27,6 +27,8 @@ export interface ServiceConfig {
   kafkaSaslMechanism: KafkaSaslMechanism | undefined;
   kafkaSaslUsername: string | undefined;
   kafkaSaslPassword: string | undefined;
+  /** Largest Kafka record (key, value, headers and framing) per item, and largest record batch per partition of one send. */
+  kafkaMaxMessageBytes: number;
   kvGroup: string;
   vectorGroup: string;
   postgresUrl: string | undefined;
@@ -48,6 +50,13 @@ export const DEFAULT_PORT = 9595;
 export const DEFAULT_KAFKA_TOPIC = 'memory.events';
 export const DEFAULT_KAFKA_DLQ_TOPIC = 'memory.events.dlq';
 export const DEFAULT_KAFKA_PARTITIONS = 6;
+/**
+ * Kafka's default broker message.max.bytes (and topic max.message.bytes) is
+ * 1,048,588 bytes: 1 MiB plus the 12-byte log overhead. It bounds a whole
+ * record batch, whose header takes 61 bytes. 1,000,000 leaves about 48 KB
+ * for that header and for a broker whose limit was set to a round 1 MiB.
+ */
+export const DEFAULT_KAFKA_MAX_MESSAGE_BYTES = 1_000_000;
 export const DEFAULT_KV_GROUP = 'soma-kv-writer';
 export const DEFAULT_VECTOR_GROUP = 'soma-vector-indexer';
 export const DEFAULT_VECTOR_SIZE = 128;
@@ -75,6 +84,7 @@ export const ENV_KEYS = [
   'SOMA_KAFKA_SASL_MECHANISM',
   'SOMA_KAFKA_SASL_USERNAME',
   'SOMA_KAFKA_SASL_PASSWORD',
+  'SOMA_KAFKA_MAX_MESSAGE_BYTES',
   'SOMA_KV_GROUP',
   'SOMA_VECTOR_GROUP',
   'SOMA_POSTGRES_URL',
@@ -111,6 +121,8 @@ const CONFIG_SCHEMA = {
     kafkaSaslMechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'] },
     kafkaSaslUsername: { type: 'string', minLength: 1 },
     kafkaSaslPassword: { type: 'string', minLength: 1 },
+    // The broker's socket.request.max.bytes defaults to 100 MiB; 64 MiB stays well below it.
+    kafkaMaxMessageBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
     kvGroup: { type: 'string', minLength: 1 },
     vectorGroup: { type: 'string', minLength: 1 },
     postgresUrl: { type: 'string', pattern: '^postgres(ql)?://' },
@@ -147,6 +159,7 @@ const FIELD_TO_ENV: Record<keyof ServiceConfig, string> = {
   kafkaSaslMechanism: 'SOMA_KAFKA_SASL_MECHANISM',
   kafkaSaslUsername: 'SOMA_KAFKA_SASL_USERNAME',
   kafkaSaslPassword: 'SOMA_KAFKA_SASL_PASSWORD',
+  kafkaMaxMessageBytes: 'SOMA_KAFKA_MAX_MESSAGE_BYTES',
   kvGroup: 'SOMA_KV_GROUP',
   vectorGroup: 'SOMA_VECTOR_GROUP',
   postgresUrl: 'SOMA_POSTGRES_URL',
@@ -258,6 +271,7 @@ export function loadConfig(env: Env): Readonly<ServiceConfig> {
     kafkaSaslMechanism: readString(env, 'SOMA_KAFKA_SASL_MECHANISM')?.toLowerCase() as KafkaSaslMechanism | undefined,
     kafkaSaslUsername: readString(env, 'SOMA_KAFKA_SASL_USERNAME'),
     kafkaSaslPassword: readString(env, 'SOMA_KAFKA_SASL_PASSWORD'),
+    kafkaMaxMessageBytes: readInteger(env, 'SOMA_KAFKA_MAX_MESSAGE_BYTES', DEFAULT_KAFKA_MAX_MESSAGE_BYTES),
     kvGroup: readString(env, 'SOMA_KV_GROUP') ?? DEFAULT_KV_GROUP,
     vectorGroup: readString(env, 'SOMA_VECTOR_GROUP') ?? DEFAULT_VECTOR_GROUP,
     postgresUrl: readString(env, 'SOMA_POSTGRES_URL'),

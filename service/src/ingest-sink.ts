@@ -21,7 +21,15 @@ export interface IngestSink {
   readonly mode: IngestMode;
   /** The dependencies a write needs; store requests fail fast while one is down. */
   readonly dependencies: readonly DependencyName[];
+  /** The per-event size limit that the API checks before `write`; absent when the sink has none. */
+  readonly eventSizeLimit?: EventSizeLimit;
   write(events: readonly MemoryEvent[]): Promise<void>;
+}
+
+export interface EventSizeLimit {
+  /** Bytes of the event as the sink sends it. */
+  bytesOf(event: MemoryEvent): number;
+  maxBytes: number;
 }
 
 /** Describes a failed write in one line, with the socket error instead of a wrapper such as "fetch failed". */
@@ -33,10 +41,13 @@ export function createEventedSink(publisher: EventPublisher, readiness: Readines
   return {
     mode: 'evented',
     dependencies: ['kafka'],
+    eventSizeLimit: { bytesOf: (event) => publisher.messageBytes(event), maxBytes: publisher.maxMessageBytes },
     async write(events) {
       try {
         await publisher.publish(events);
       } catch (error) {
+        // Only a broker or connection failure says Kafka is not ready. A message that Kafka
+        // rejected (SOMA_ERR_KAFKA_MESSAGE_REJECTED) fails its own request and leaves readiness alone.
         if (error instanceof SomaError && error.code === 'SOMA_ERR_KAFKA_PRODUCE_FAILED') {
           readiness.reportFailure('kafka', describe(error.cause));
         }

@@ -146,7 +146,13 @@ async function run(): Promise<void> {
   let publisher: EventPublisher | undefined;
   let sink: IngestSink | undefined;
   if (runsApi && kafkaAccess !== undefined) {
-    publisher = createEventPublisher({ kafka: kafkaAccess.kafka, topic: config.kafkaTopic, log, metrics });
+    publisher = createEventPublisher({
+      kafka: kafkaAccess.kafka,
+      topic: config.kafkaTopic,
+      log,
+      metrics,
+      maxMessageBytes: config.kafkaMaxMessageBytes,
+    });
     sink = createEventedSink(publisher, readiness);
   } else if (direct && kvStore !== undefined && vectorStore !== undefined) {
     sink = createDirectSink({ kvStore, vectorStore, embedder, metrics, readiness });

@@ -36,7 +36,10 @@ const PROTOCOL_ERROR_TYPES = loadProtocolErrorTypes();
  * Error types that brokers return while a topic or consumer group is still
  * being set up, which happens on every clean start. kafkajs retries the
  * request, and a failure that outlasts the retries reaches the service code,
- * which logs it where it handles it.
+ * which logs it where it handles it. kafkajs names the coordinator states
+ * GROUP_COORDINATOR_NOT_AVAILABLE (Kafka's COORDINATOR_NOT_AVAILABLE),
+ * GROUP_LOAD_IN_PROGRESS (COORDINATOR_LOAD_IN_PROGRESS) and
+ * NOT_COORDINATOR_FOR_GROUP (NOT_COORDINATOR).
  */
 const TRANSIENT_ERROR_TYPES = new Set([
   'LEADER_NOT_AVAILABLE',
@@ -47,12 +50,41 @@ const TRANSIENT_ERROR_TYPES = new Set([
   'NOT_COORDINATOR_FOR_GROUP',
 ]);
 
+/**
+ * Error types that are a normal step of a consumer group rebalance, but only
+ * in the responses listed for each. When members join or leave, the
+ * coordinator returns REBALANCE_IN_PROGRESS to the JoinGroup, SyncGroup and
+ * Heartbeat of the others, which then join again. A first JoinGroup gets
+ * MEMBER_ID_REQUIRED with the member id to join with. UNKNOWN_MEMBER_ID and
+ * ILLEGAL_GENERATION during a join or a heartbeat make kafkajs join again
+ * with a new member id or generation. The same types in an OffsetCommit
+ * response mean that a commit was lost, so they stay errors there.
+ */
+const REBALANCE_ERROR_TYPES = new Map<string, readonly string[]>([
+  ['REBALANCE_IN_PROGRESS', ['JoinGroup', 'SyncGroup', 'Heartbeat']],
+  ['MEMBER_ID_REQUIRED', ['JoinGroup']],
+  ['UNKNOWN_MEMBER_ID', ['JoinGroup', 'SyncGroup', 'Heartbeat']],
+  ['ILLEGAL_GENERATION', ['SyncGroup', 'Heartbeat']],
+]);
+
+/** Returns the API name of a kafkajs response log message, such as SyncGroup for `Response SyncGroup(key: 14, version: 3)`. */
+function responseApiName(message: string): string | undefined {
+  return /^Response ([A-Za-z]+)\(/.exec(message)?.[1];
+}
+
+function isTransientResponse(message: string, errorType: string): boolean {
+  if (TRANSIENT_ERROR_TYPES.has(errorType)) return true;
+  const apis = REBALANCE_ERROR_TYPES.get(errorType);
+  const api = responseApiName(message);
+  return apis !== undefined && api !== undefined && apis.includes(api);
+}
+
 /** kafkajs warns about the retry limit on every producer; the service sets that limit on purpose (see producer.ts). */
 const IDEMPOTENT_RETRY_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
 /**
  * Chooses the pino level of one kafkajs log entry. Failed responses of
- * transient broker states drop from error to warn. A failed CreateTopics
+ * transient broker states and of group rebalances drop from error to warn. A failed CreateTopics
  * response drops to debug, because ensureTopics logs the outcome. Every other
  * error stays an error.
  */
@@ -60,7 +92,7 @@ export function kafkaLogLevel(level: KafkaLogLevel, message: string, fields: Rec
   if (level === KafkaLogLevel.ERROR) {
     const errorType = typeof fields.error === 'string' ? PROTOCOL_ERROR_TYPES.get(fields.error) : undefined;
     if (message.startsWith('Response CreateTopics')) return { level: 'debug', ...(errorType === undefined ? {} : { errorType }) };
-    if (message.startsWith('Response ') && errorType !== undefined && TRANSIENT_ERROR_TYPES.has(errorType)) return { level: 'warn', errorType };
+    if (message.startsWith('Response ') && errorType !== undefined && isTransientResponse(message, errorType)) return { level: 'warn', errorType };
     return errorType === undefined ? { level: 'error' } : { level: 'error', errorType };
   }
   if (level === KafkaLogLevel.WARN) return { level: message === IDEMPOTENT_RETRY_WARNING ? 'debug' : 'warn' };

@@ -5,9 +5,10 @@
  * the same list in `errors`. A repeated id keeps its first occurrence.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SomaError, somaError, type ItemError } from '../errors.js';
+import { itemError, SomaError, somaError, type ItemError } from '../errors.js';
 import { buildEvents } from '../events/build-events.js';
-import type { IngestSink } from '../ingest-sink.js';
+import type { MemoryEvent } from '../events/schema.js';
+import type { EventSizeLimit, IngestSink } from '../ingest-sink.js';
 import type { Metrics } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
 
@@ -64,22 +65,53 @@ function singleItemOf(body: unknown): unknown[] {
   return [body];
 }
 
+/**
+ * Moves the events larger than the sink's limit into `rejected`, by the index
+ * of their item. buildEvents returns one event per item that it did not
+ * reject, in request order, which gives each event's item index.
+ */
+function rejectOversized(
+  built: { events: MemoryEvent[]; rejected: ItemError[] },
+  itemCount: number,
+  limit: EventSizeLimit | undefined,
+): { events: MemoryEvent[]; rejected: ItemError[] } {
+  if (limit === undefined) return built;
+  const rejectedIndexes = new Set(built.rejected.map((entry) => entry.index));
+  const events: MemoryEvent[] = [];
+  const oversized: ItemError[] = [];
+  let eventIndex = 0;
+  for (let index = 0; index < itemCount; index++) {
+    if (rejectedIndexes.has(index)) continue;
+    const event = built.events[eventIndex++];
+    if (event === undefined) break;
+    const bytes = limit.bytesOf(event);
+    if (bytes <= limit.maxBytes) events.push(event);
+    else oversized.push(itemError('SOMA_ERR_ITEM_TOO_LARGE', { index, bytes, limit: limit.maxBytes }, event.id));
+  }
+  if (oversized.length === 0) return built;
+  const rejected = [...built.rejected, ...oversized].sort((a, b) => a.index - b.index);
+  return { events, rejected };
+}
+
 export function registerStoreRoutes(app: FastifyInstance, options: StoreRouteOptions): void {
   const { sink, readiness, metrics } = options;
   const now = options.now ?? Date.now;
   const status = sink.mode === 'evented' ? 202 : 201;
 
   async function store(items: unknown[], bulk: boolean, reply: FastifyReply): Promise<StoreResponse> {
-    const { events, rejected } = buildEvents(items, {
+    const built = buildEvents(items, {
       defaultNamespace: options.defaultNamespace,
       maxTextLength: options.maxTextLength,
       now: now(),
     });
+    const { events, rejected } = rejectOversized(built, items.length, sink.eventSizeLimit);
     for (const entry of rejected) metrics.itemsRejected.inc({ code: entry.code });
 
     const [firstRejected] = rejected;
     if (events.length === 0 && firstRejected !== undefined) {
-      if (bulk) throw somaError('SOMA_ERR_BULK_ALL_REJECTED', { count: items.length }, { errors: rejected });
+      // A bulk whose items are all too large answers 413 like a single one, so the client knows to split items.
+      const allTooLarge = rejected.every((entry) => entry.code === 'SOMA_ERR_ITEM_TOO_LARGE');
+      if (bulk && !allTooLarge) throw somaError('SOMA_ERR_BULK_ALL_REJECTED', { count: items.length }, { errors: rejected });
       throw new SomaError(firstRejected.code, firstRejected.message, { errors: rejected });
     }
 
