@@ -80,6 +80,7 @@ describe('malformed bodies', () => {
     ['whitespace body', '  \n ', 'SOMA_ERR_BODY_EMPTY', /body is empty/],
     ['null', 'null', 'SOMA_ERR_BODY_INVALID', /got null/],
     ['an array', '[1,2]', 'SOMA_ERR_BODY_INVALID', /got an array/],
+    ['items missing', '{}', 'SOMA_ERR_BODY_INVALID', /^the request body is invalid: field items is missing; send \{"items": \[\.\.\.\]\}/],
     ['items not an array', '{"items": {"text": "a"}}', 'SOMA_ERR_BODY_INVALID', /items must be an array/],
     ['empty items', '{"items": []}', 'SOMA_ERR_BULK_EMPTY', /items is an empty array/],
     ['unknown top-level field', '{"items": [{"text": "a"}], "extra": 1}', 'SOMA_ERR_BODY_INVALID', /unknown field extra/],

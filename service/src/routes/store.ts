@@ -47,6 +47,9 @@ function bulkItemsOf(body: unknown, maxBulkItems: number): unknown[] {
     throw somaError('SOMA_ERR_BODY_INVALID', { problem: `unknown field ${unknownField}; the body has only an items array` });
   }
   const { items } = record;
+  if (items === undefined) {
+    throw somaError('SOMA_ERR_BODY_INVALID', { problem: 'field items is missing; send {"items": [...]}' });
+  }
   if (!Array.isArray(items)) {
     throw somaError('SOMA_ERR_BODY_INVALID', { problem: `field items must be an array of items, got ${typeName(items)}` });
   }
