@@ -33,7 +33,13 @@ log "building kind-config-check"
 (cd "$repo_dir/tools/kind-config-check" && go build -o "$bin_dir/kind-config-check" .)
 
 venv="$tools_dir/venv"
-if [[ -x "$venv/bin/kubernetes-validate" ]] && "$venv/bin/python" -m pip show kubernetes-validate 2>/dev/null | grep -qx "Version: $KUBERNETES_VALIDATE_VERSION"; then
+# pip's output is read whole before grep: with pipefail, `grep -q` closing the
+# pipe early would make pip fail with a broken pipe and the check always fail.
+installed_version=""
+if [[ -x "$venv/bin/kubernetes-validate" ]]; then
+  installed_version="$("$venv/bin/python" -m pip show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p' || true)"
+fi
+if [[ "$installed_version" == "$KUBERNETES_VALIDATE_VERSION" ]]; then
   log "kubernetes-validate $KUBERNETES_VALIDATE_VERSION already installed"
 else
   log "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION"
