@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { BACKENDS_ENV, getBackends } from '../test/support/backends.js';
 import { ROOT_DIR, runCli, tempDir } from '../harness/src/load/engine-test-support.js';
 import type { BenchResult } from './results.js';
@@ -17,9 +18,13 @@ test('bench quick mode writes a valid result', async () => {
   process.env[BACKENDS_ENV] ??= JSON.stringify(await getBackends());
   const outDir = tempDir('bench');
 
-  const code = await main(['--quick', '--out', outDir]);
+  const summary = new PassThrough();
+  const printed: Buffer[] = [];
+  summary.on('data', (chunk: Buffer) => printed.push(chunk));
+  const code = await main(['--quick', '--out', outDir], summary);
 
-  assert.equal(code, 0);
+  assert.equal(code, 0, Buffer.concat(printed).toString('utf8'));
+  assert.match(Buffer.concat(printed).toString('utf8'), /^chunk100AcknowledgedItemsPerSecond +\d+$/m);
   const files = readdirSync(outDir).sort();
   const jsonFile = files.find((file) => file.endsWith('-quick.json'));
   assert.ok(jsonFile, `a result file in ${files.join(', ')}`);

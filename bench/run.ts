@@ -218,7 +218,7 @@ function machineInfo(loadBefore: number): BenchResult['machine'] {
   };
 }
 
-function printSummary(result: BenchResult, jsonPath: string): void {
+function printSummary(result: BenchResult, jsonPath: string, stdout: NodeJS.WritableStream): void {
   const lines = [
     ...Object.entries(result.figures).map(([name, value]) => `${name.padEnd(40)} ${value}`),
     '',
@@ -227,11 +227,11 @@ function printSummary(result: BenchResult, jsonPath: string): void {
     `results: ${relative(process.cwd(), jsonPath)}`,
     `page:    ${relative(process.cwd(), jsonPath.replace(/\.json$/, '.html'))}`,
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Runs the benchmark and returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** Runs the benchmark and returns the exit code; the summary goes to `stdout`. */
+export async function main(argv: string[], stdout: NodeJS.WritableStream = process.stdout): Promise<number> {
   const options = readOptions(argv);
   const startedAt = new Date();
   const loadBefore = loadavg()[0] ?? 0;
@@ -272,7 +272,7 @@ export async function main(argv: string[]): Promise<number> {
   writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(jsonPath.replace(/\.json$/, '.html'), renderBenchHtml(result));
   const problems = validateBenchResult(result, ROOT_DIR);
-  printSummary(result, jsonPath);
+  printSummary(result, jsonPath, stdout);
   if (problems.length > 0) {
     process.stderr.write(`error: ${jsonPath} is not valid against schemas/bench.schema.json:\n${problems.join('\n')}\n`);
     return 1;

@@ -13,11 +13,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { main } from '../cli.js';
 import { sleep } from '../process/daemon.js';
-import { createProgressWriter } from '../progress.js';
+import { runCli, type CliResult } from '../load/engine-test-support.js';
 import { createLocalTarget } from '../targets/local/index.js';
 import { validateSummary } from '../report/write-report.js';
 import type { RunSummary } from '../report/summary.js';
@@ -26,32 +24,6 @@ const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
 const STATE_DIR = join(ROOT_DIR, '.soma', 'test-harness-e2e');
 const REPORTS_DIR = mkdtempSync(join(tmpdir(), 'soma-e2e-reports-'));
 const STATE_ARGS = ['--state-dir', STATE_DIR, '--reports-dir', REPORTS_DIR];
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => {
-    err.push(chunk);
-    process.stderr.write(chunk);
-  });
-  const code = await main(argv, {
-    stdout,
-    stderr,
-    env,
-    signal: new AbortController().signal,
-    progress: createProgressWriter({ stream: stderr }),
-  });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
 
 function localTarget() {
   return createLocalTarget({ rootDir: ROOT_DIR, env: process.env, progress: () => {}, stateDir: STATE_DIR });
