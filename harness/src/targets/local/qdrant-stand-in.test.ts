@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { getBackends } from '../../../../test/support/backends.js';
+import { resolveCacheDir } from './index.js';
+import { QDRANT_EDGE_VERSION } from './qdrant.js';
 
 const DIMENSIONS = 16;
 const POINTS = 1000;
@@ -165,5 +173,187 @@ describe('qdrant via @qdrant/js-client-rest', () => {
   test('deletes points by filter', async () => {
     await client.delete(collection, { wait: true, filter: { must: [{ key: 'run_id', match: { value: runB } }] } });
     assert.equal((await client.count(collection, { exact: true })).count, 750);
+  });
+});
+
+/** A collection name of `length` characters, unique to this test run. */
+function longName(length: number): string {
+  const unique = `long_${randomUUID().slice(0, 8)}_`;
+  return unique + 'n'.repeat(length - unique.length);
+}
+
+describe('qdrant collection names up to 255 characters', () => {
+  let client: QdrantClient;
+  let qdrantUrl: string;
+  const collection = longName(255);
+
+  before(async () => {
+    qdrantUrl = (await getBackends()).qdrantUrl;
+    client = new QdrantClient({ url: qdrantUrl, checkCompatibility: false });
+  });
+
+  after(async () => {
+    await client.deleteCollection(collection).catch(() => {});
+  });
+
+  test('creates, fills, lists and deletes a 255-character collection', async () => {
+    assert.equal(collection.length, 255);
+    assert.equal(await client.createCollection(collection, { vectors: { size: DIMENSIONS, distance: 'Cosine' } }), true);
+    await client.createPayloadIndex(collection, { field_name: 'run_id', field_schema: 'keyword', wait: true });
+    const result = await client.upsert(collection, {
+      wait: true,
+      points: [0, 1, 2].map((i) => ({ id: i + 1, vector: vectorFor(i), payload: { run_id: 'long-name-run', n: i } })),
+    });
+    assert.equal(result.status, 'completed');
+    const counted = await client.count(collection, { exact: true, filter: { must: [{ key: 'run_id', match: { value: 'long-name-run' } }] } });
+    assert.equal(counted.count, 3);
+
+    const listed = await client.getCollections();
+    assert.ok(listed.collections.some((entry) => entry.name === collection), 'the list shows the original 255-character name');
+
+    assert.equal(await client.deleteCollection(collection), true);
+    assert.equal((await client.collectionExists(collection)).exists, false);
+  });
+});
+
+/** Python of the virtualenv that the local target builds for the stand-in, if the stand-in is in use. */
+function standInPython(): string | undefined {
+  const python = join(resolveCacheDir(process.env), `qdrant-edge-py-${QDRANT_EDGE_VERSION}`, 'venv', 'bin', 'python');
+  return existsSync(python) ? python : undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'qdrant-edge', 'server.py');
+
+/** Runs a stand-in of this test's own on `storage`, so that the test can stop and restart it. */
+class OwnStandIn {
+  private child: ChildProcess | undefined;
+  private output = '';
+  url = '';
+
+  constructor(
+    private readonly python: string,
+    readonly storage: string,
+  ) {}
+
+  async start(): Promise<void> {
+    const port = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    const child = spawn(this.python, [SERVER_SCRIPT, '--host', '127.0.0.1', '--port', String(port), '--storage', this.storage], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', PYTHONUNBUFFERED: '1' },
+    });
+    this.child = child;
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`the stand-in exited with ${child.exitCode}: ${this.output}`);
+      const response = await fetch(`${this.url}/readyz`).catch(() => undefined);
+      if (response?.ok) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the stand-in on ${this.url} did not answer /readyz within 30 s: ${this.output}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+describe('qdrant stand-in storage directories', () => {
+  let standIn: OwnStandIn | undefined;
+  let storage: string | undefined;
+
+  before(async () => {
+    // getBackends builds the virtualenv on first use. Without it the backends use a real Qdrant, and the tests skip.
+    await getBackends();
+    const python = standInPython();
+    if (python === undefined) return;
+    storage = mkdtempSync(join(tmpdir(), 'soma-qdrant-stand-in-'));
+    standIn = new OwnStandIn(python, storage);
+    await standIn.start();
+  });
+
+  after(async () => {
+    await standIn?.stop();
+    if (storage !== undefined) rmSync(storage, { recursive: true, force: true });
+  });
+
+  test('keeps short and 255-character collections across a restart', async (t) => {
+    if (standIn === undefined || storage === undefined) return t.skip('the backends use a real Qdrant, not the stand-in');
+    const long = longName(255);
+    const short = longName(127);
+    for (const name of [long, short]) {
+      const created = await rawRequest(standIn.url, 'PUT', `/collections/${name}`, { vectors: { size: DIMENSIONS, distance: 'Cosine' } });
+      assert.equal(created.status, 200, JSON.stringify(created.json));
+      const upserted = await rawRequest(standIn.url, 'PUT', `/collections/${name}/points?wait=true`, {
+        points: [{ id: 7, vector: vectorFor(7), payload: { n: 7 } }],
+      });
+      assert.equal(upserted.status, 200, JSON.stringify(upserted.json));
+    }
+
+    // A name whose hex form fits in 255 bytes keeps the hex directory; a longer one gets the digest form.
+    const directories = readdirSync(join(storage, 'collections')).sort();
+    const shortHex = Buffer.from(short).toString('hex');
+    const longDigest = `sha256-${createHash('sha256').update(long).digest('hex')}`;
+    assert.equal(shortHex.length, 254);
+    assert.deepEqual(directories, [shortHex, longDigest].sort());
+
+    await standIn.stop();
+    await standIn.start();
+
+    const listed = await rawRequest(standIn.url, 'GET', '/collections');
+    const names = (listed.json.result.collections as { name: string }[]).map((entry) => entry.name).sort();
+    assert.deepEqual(names, [long, short].sort());
+    for (const name of [long, short]) {
+      const counted = await rawRequest(standIn.url, 'POST', `/collections/${name}/points/count`, { exact: true });
+      assert.equal(counted.json.result?.count, 1, `${name.length}-character collection after restart: ${JSON.stringify(counted.json)}`);
+    }
+
+    for (const name of [long, short]) {
+      const deleted = await rawRequest(standIn.url, 'DELETE', `/collections/${name}`);
+      assert.equal(deleted.json.result, true);
+    }
+    assert.deepEqual(readdirSync(join(storage, 'collections')), []);
+  });
+
+  test('answers 500 naming the collection when its directory cannot be created', async (t) => {
+    if (standIn === undefined || storage === undefined) return t.skip('the backends use a real Qdrant, not the stand-in');
+    const name = `blocked_${randomUUID().slice(0, 8)}`;
+    // A regular file where the collection's directory belongs makes the directory creation fail.
+    const collections = join(storage, 'collections');
+    mkdirSync(collections, { recursive: true });
+    const blocker = join(collections, Buffer.from(name).toString('hex'));
+    writeFileSync(blocker, 'not a directory');
+    try {
+      const created = await rawRequest(standIn.url, 'PUT', `/collections/${name}`, { vectors: { size: DIMENSIONS, distance: 'Cosine' } });
+      assert.equal(created.status, 500);
+      const message = created.json.status.error as string;
+      assert.match(message, new RegExp(`^Service internal error: cannot store collection \`${name}\` in directory `));
+      assert.match(message, /FileExistsError/);
+
+      const listed = await rawRequest(standIn.url, 'GET', '/collections');
+      assert.ok(!(listed.json.result.collections as { name: string }[]).some((entry) => entry.name === name), 'a failed create lists no collection');
+    } finally {
+      rmSync(blocker, { force: true });
+    }
   });
 });

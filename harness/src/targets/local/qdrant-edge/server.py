@@ -15,6 +15,7 @@ used for JSON when it is importable because JSON parsing dominates upsert time.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -89,8 +90,14 @@ PACKED_KEY = "__soma_stand_in_nested_json__"
 # Lower-case hyphenated UUIDs pass through without parsing (the common case).
 CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Qdrant 1.19 rejects these characters in collection names. The limit of 255
-# characters is this server's choice, because each name becomes a folder name.
+# characters is this server's choice, and Storage.directory_for maps every
+# name within it to a directory name that fits the file system's limit.
 COLLECTION_NAME = re.compile(r'^[^<>:"/\\|?*\x00\x1f]{1,255}$')
+# Most Linux file systems (ext4, xfs, btrfs, tmpfs) limit a file name to 255 bytes.
+MAX_DIRECTORY_NAME_BYTES = 255
+# Marks a directory named by the SHA-256 digest of the collection name. The
+# hex form has only the characters 0-9 and a-f, so it never starts with this.
+DIGEST_DIRECTORY_PREFIX = "sha256-"
 
 
 class ApiError(Exception):
@@ -112,6 +119,13 @@ def format_error(message: str) -> ApiError:
 
 def not_found_collection(name: str) -> ApiError:
     return ApiError(404, f"Not found: Collection `{name}` doesn't exist!")
+
+
+def storage_error(name: str, path: str, error: Exception) -> ApiError:
+    """Return a 500 naming the collection, its directory and the cause, for a
+    file system or engine failure that is no fault of the request."""
+    cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return ApiError(500, f"Service internal error: cannot store collection `{name}` in directory {path}: {cause}")
 
 
 # ---------------------------------------------------------------------------
@@ -488,8 +502,18 @@ class Storage:
             LOG.info("loaded collection %s", meta["name"])
 
     def directory_for(self, name: str) -> str:
-        # Directory names are hex so any valid collection name is a safe path.
-        return os.path.join(self.root, name.encode().hex())
+        """Return the collection's directory: the hex of the UTF-8 name when
+        that fits in one file name, else `sha256-` and the hex digest.
+
+        Hex makes any valid collection name a safe path, and names that fit
+        keep the directory they had before digests were introduced. The name
+        itself is read from collection.json, so the collection list shows the
+        original names in both forms.
+        """
+        encoded = name.encode()
+        if 2 * len(encoded) <= MAX_DIRECTORY_NAME_BYTES:
+            return os.path.join(self.root, encoded.hex())
+        return os.path.join(self.root, DIGEST_DIRECTORY_PREFIX + hashlib.sha256(encoded).hexdigest())
 
     def get(self, name: str) -> Collection:
         collection = self.collections.get(name)
@@ -511,12 +535,17 @@ class Storage:
                 raise ApiError(409, f"Wrong input: Collection `{name}` already exists!")
             path = self.directory_for(name)
             shutil.rmtree(path, ignore_errors=True)
-            os.makedirs(path)
-            config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=size, distance=DISTANCES[distance]))
-            shard = qe.EdgeShard.create(os.path.join(path, "shard"), config)
-            meta = {"name": name, "vectors": {"size": size, "distance": distance}, "payload_schema": {}}
-            collection = Collection(name, path, meta, shard)
-            collection.save_meta()
+            try:
+                os.makedirs(path)
+                config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=size, distance=DISTANCES[distance]))
+                shard = qe.EdgeShard.create(os.path.join(path, "shard"), config)
+                meta = {"name": name, "vectors": {"size": size, "distance": distance}, "payload_schema": {}}
+                collection = Collection(name, path, meta, shard)
+                collection.save_meta()
+            except Exception as error:
+                LOG.exception("cannot create collection %s in %s", name, path)
+                shutil.rmtree(path, ignore_errors=True)
+                raise storage_error(name, path, error) from error
             self.collections[name] = collection
         LOG.info("created collection %s size=%d distance=%s", name, size, distance)
         return True
@@ -841,6 +870,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
+        params: dict[str, str] = {}
         try:
             raw = self.read_body()
             if method == "GET" and path == "/":
@@ -856,8 +886,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.send_json(200, {"result": result, "status": "ok", "time": time.perf_counter() - started})
         except ApiError as error:
             self.send_json(error.status, {"status": {"error": error.message}, "time": time.perf_counter() - started})
-        except Exception as error:  # engine errors
-            self.send_json(*engine_error(error, started))
+        except Exception as error:  # engine and file system errors
+            self.send_json(*engine_error(error, started, params.get("name")))
 
     def match_route(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
         path_matched = False
@@ -900,14 +930,18 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.log_request(status, len(body))
 
 
-def engine_error(error: Exception, started: float) -> tuple[int, dict[str, Any]]:
+def engine_error(error: Exception, started: float, collection: str | None) -> tuple[int, dict[str, Any]]:
+    """Map an exception of the engine or the file system to 400 (the engine
+    rejected the input) or 500, naming the collection and the cause."""
     message = str(error)
     elapsed = time.perf_counter() - started
     if message.startswith("Vector dimension error") or "Wrong input" in message or isinstance(error, ValueError):
         text = message if message.startswith("Wrong input") else f"Wrong input: {message}"
         return 400, {"status": {"error": text}, "time": elapsed}
-    LOG.exception("engine error")
-    return 500, {"status": {"error": f"Service internal error: {message}"}, "time": elapsed}
+    LOG.exception("engine error on collection %s", collection)
+    cause = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    where = "" if collection is None else f"collection `{collection}`: "
+    return 500, {"status": {"error": f"Service internal error: {where}{cause}"}, "time": elapsed}
 
 
 def engine_version() -> str:
