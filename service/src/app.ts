@@ -113,8 +113,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // While draining, every response closes its connection. Otherwise a
   // keep-alive connection that was busy when the drain began stays open
   // (fastify's keepAliveTimeout is 72 s) and app.close() waits for it.
-  app.addHook('onSend', async (_request, reply) => {
-    if (readiness.isDraining()) reply.header('connection', 'close');
+  //
+  // A reply sent before the request body arrived completely (401, 403, 415,
+  // an early 413) closes the connection too. Otherwise Node's server would
+  // keep waiting for the rest of the body on that connection, and a client
+  // that stopped sending would get a second response, the 408, later.
+  app.addHook('onSend', async (request, reply) => {
+    if (readiness.isDraining() || !request.raw.complete) reply.header('connection', 'close');
   });
   registerHealthRoutes(app, { readiness, metrics });
 

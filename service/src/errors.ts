@@ -188,6 +188,13 @@ export const ERRORS = {
       `item ${p.index}: the string at ${echoValue(p.path)} contains ${p.problem}, which Postgres jsonb cannot store; ` +
       'remove the character or encode the data, for example as base64',
   ),
+  SOMA_ERR_ITEM_INVALID_NUMBER: define<{ index: number; path: string; problem: string }>(
+    400,
+    false,
+    (p) =>
+      `item ${p.index}: ${echoValue(p.path)} is ${p.problem}, so it would not be stored as sent; ` +
+      'send the value as a string, such as "12345678901234567890"',
+  ),
   SOMA_ERR_ITEM_TOO_DEEP: define<{ index: number; limit: number; path: string }>(
     400,
     false,

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { somaError } from '../src/errors.js';
 import { createFeatureHashingEmbedder } from '../src/embedding/feature-hashing.js';
 import { createDirectSink } from '../src/ingest-sink.js';
 import { createMetrics } from '../src/metrics.js';
@@ -190,6 +191,119 @@ describe('malformed HTTP', () => {
   });
 });
 
+/** Starts a direct-mode app with a 500 ms request timeout, so a stalled request gets its 408 quickly. */
+async function startShortTimeoutApp(env: Record<string, string>): Promise<{ url: string; lines: () => string[]; close(): Promise<void> }> {
+  const backends = await testBackends();
+  const { log, lines } = memoryLogger();
+  const config = loadConfig({
+    SOMA_EVENTING_ENABLED: 'false',
+    SOMA_ROLE: 'api',
+    SOMA_POSTGRES_URL: backends.postgresUrl,
+    SOMA_QDRANT_URL: backends.qdrantUrl,
+    SOMA_DEFAULT_NAMESPACE: uniqueName('ns'),
+    ...env,
+  });
+  const metrics = createMetrics({ collectDefaults: false });
+  const embedder = createFeatureHashingEmbedder(config.vectorSize);
+  const kvStore = createPostgresKvStore({ connectionString: backends.postgresUrl, log });
+  const vectorStore = createQdrantVectorStore({ url: backends.qdrantUrl, vectorSize: config.vectorSize, log });
+  const readiness = createReadiness({ log, probes: {} });
+  const sink = createDirectSink({ kvStore, vectorStore, embedder, metrics, readiness });
+  const app = buildApp({ config, log, metrics, readiness, embedder, sink, kvStore, vectorStore, requestTimeoutMs: 500 });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    lines,
+    async close() {
+      await app.close();
+      await kvStore.close();
+    },
+  };
+}
+
+/** Sends raw bytes on a new connection, waits until the server closes it, and returns each response's head. */
+async function responseHeads(baseUrl: string, data: string): Promise<string[]> {
+  const url = new URL(baseUrl);
+  const socket = connect({ host: url.hostname, port: Number(url.port) });
+  await once(socket, 'connect');
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+  socket.on('error', () => undefined);
+  socket.write(data);
+  await once(socket, 'close');
+  return received.split(/(?=HTTP\/1\.1 \d{3} )/).filter((part) => part !== '').map((part) => part.split('\r\n\r\n')[0] ?? '');
+}
+
+describe('replies before the body arrived', () => {
+  // Content-Length promises 100 bytes and 8 arrive; the client then sends nothing more.
+  const partial = (head: string): string => `${head}Content-Length: 100\r\n\r\n{"text":`;
+
+  test('early reply closes the connection', async () => {
+    const server = await startShortTimeoutApp({ SOMA_API_TOKEN: TOKEN, SOMA_MAX_BODY_BYTES: '1024' });
+    try {
+      const cases: [string, string, number][] = [
+        ['no token', partial('POST /store HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'), 401],
+        ['wrong token', partial('POST /store HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nContent-Type: application/json\r\n'), 403],
+        [
+          'gzip body',
+          partial(`POST /store HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n`),
+          415,
+        ],
+        [
+          'latin1 charset',
+          partial(`POST /store HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json; charset=latin1\r\n`),
+          415,
+        ],
+        [
+          'body too large to drain',
+          `POST /store HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 64 + 1}\r\n\r\n{"text":`,
+          413,
+        ],
+      ];
+      for (const [name, data, status] of cases) {
+        const heads = await responseHeads(server.url, data);
+        assert.equal(heads.length, 1, `${name}: ${heads.join(' | ')}`);
+        assert.match(heads[0] ?? '', new RegExp(`^HTTP/1\\.1 ${status} `), name);
+        assert.match(heads[0] ?? '', /\r\nconnection: close(\r\n|$)/i, name);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('body-draining replies send one response', async () => {
+    const server = await startShortTimeoutApp({ SOMA_API_TOKEN: TOKEN });
+    try {
+      // 404, 405 and 415 for another content type drain the body before replying, so a stalled body ends in the 408 alone.
+      const cases: [string, string][] = [
+        ['unknown path', partial(`POST /nowhere HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n`)],
+        ['wrong method', partial(`DELETE /store_bulk HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n`)],
+        ['text body', partial(`POST /store HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: text/plain\r\n`)],
+      ];
+      for (const [name, data] of cases) {
+        const heads = await responseHeads(server.url, data);
+        assert.equal(heads.length, 1, `${name}: ${heads.join(' | ')}`);
+        assert.match(heads[0] ?? '', /^HTTP\/1\.1 408 /, name);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('reply after the whole body keeps alive', async () => {
+    const body = JSON.stringify({ text: 1 });
+    const request =
+      `POST /store HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${body.length}\r\n\r\n${body}`;
+    // Two invalid items pipelined, the second asking to close: both get their 400 on one connection.
+    const heads = await responseHeads(direct.url, request + request.replace('Host: x\r\n', 'Host: x\r\nConnection: close\r\n'));
+    assert.equal(heads.length, 2, heads.join(' | '));
+    assert.match(heads[0] ?? '', /^HTTP\/1\.1 400 /);
+    assert.match(heads[0] ?? '', /\r\nconnection: keep-alive(\r\n|$)/i);
+    assert.match(heads[1] ?? '', /^HTTP\/1\.1 400 /);
+  });
+});
+
 describe('body encodings and charsets', () => {
   test('Content-Encoding gzip -> 415 naming the encoding', async () => {
     const response = await rawPost('/store', gzipSync(JSON.stringify({ text: 'zipped' })), { 'content-encoding': 'gzip' });
@@ -248,8 +362,8 @@ describe('read and recall input', () => {
 
   test('filter values Qdrant cannot match -> 400 naming the key', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ importance: 0.5 }, /^the recall request is invalid: filter\.importance is the number 0\.5; a filter value must be a string, an integer in the signed 64-bit range or a boolean/],
-      [{ run_id: 2 ** 70 }, /^the recall request is invalid: filter\.run_id is the integer 1\.1805916207174113e\+21, outside the 64-bit range; /],
+      [{ importance: 0.5 }, /^the recall request is invalid: filter\.importance is the number 0\.5; a filter value must be a string, an integer within ±\(2\^53 - 1\) or a boolean/],
+      [{ run_id: 2 ** 70 }, /^the recall request is invalid: filter\.run_id is a number beyond ±\(2\^53 - 1\) = ±9007199254740991, whose digits JSON parsing cannot keep exactly; /],
       [{ type: null }, /^the recall request is invalid: filter\.type is null; /],
       [{ tags: ['a'] }, /^the recall request is invalid: filter\.tags is an array; /],
     ];
@@ -259,6 +373,23 @@ describe('read and recall input', () => {
       assert.equal(response.body.code, 'SOMA_ERR_RECALL_INVALID');
       assert.match(response.body.message, message);
     }
+  });
+
+  test('rounded filter integers are not echoed', async () => {
+    const cases: [string, RegExp][] = [
+      ['9223372036854775807', /^the recall request is invalid: filter\.n is a number beyond ±\(2\^53 - 1\) = ±9007199254740991, whose digits JSON parsing cannot keep exactly; a filter value must be a string, an integer within ±\(2\^53 - 1\) or a boolean/],
+      ['1e300', /^the recall request is invalid: filter\.n is a number beyond ±\(2\^53 - 1\)/],
+      ['-1e400', /^the recall request is invalid: filter\.n is a number out of the double range/],
+    ];
+    for (const [literal, message] of cases) {
+      const response = await postJson(`${direct.url}/recall`, `{"query":"x","filter":{"n":${literal}}}`, AUTH);
+      assert.equal(response.status, 400, literal);
+      assert.equal(response.body.code, 'SOMA_ERR_RECALL_INVALID');
+      assert.match(response.body.message, message);
+      assert.ok(!/9223372036854776000|1e\+300|Infinity/.test(response.body.message), response.body.message);
+    }
+    const largest = await postJson(`${direct.url}/recall`, '{"query":"x","filter":{"n":9007199254740991}}', AUTH);
+    assert.equal(largest.status, 200, JSON.stringify(largest.body));
   });
 
   test('string, integer and boolean filter values are searched', async () => {
@@ -346,6 +477,54 @@ describe('item validation', () => {
     assert.match(response.body.rejected[1].message, /unpaired UTF-16 surrogate/);
     assert.equal(await countRows(postgresUrl, runId), 2);
     assert.equal(await countPoints(qdrantUrl, direct.namespace, runId), 2);
+  });
+
+  test('inexact numbers are rejected by path', async () => {
+    const runId = uniqueName('run');
+    const item = (n: number, extra: string): string => `{"id":"${runId}-${n}","text":"t","run_id":"${runId}"${extra}}`;
+    const body =
+      `{"items":[${item(0, ',"payload":{"max":9007199254740991,"min":-9007199254740991,"small":1.5e-300,"exp":6.5e15}')},` +
+      `${item(1, ',"payload":{"big":1e400}')},${item(2, ',"payload":{"prec":12345678901234567890}')},` +
+      `${item(3, ',"importance":-1e400')},${item(4, ',"payload":{"list":[1,9007199254740993]}')},` +
+      `{"id":"${runId}-5","coord":[1,2e400],"type":"semantic","payload":{"run_id":"${runId}"}}]}`;
+    const response = await bulk(body);
+    assert.equal(response.status, 201, JSON.stringify(response.body));
+    assert.deepEqual(response.body.ids, [`${runId}-0`]);
+    const rejected = response.body.rejected as { index: number; code: string; message: string }[];
+    assert.deepEqual(rejected.map((entry) => [entry.index, entry.code]), [
+      [1, 'SOMA_ERR_ITEM_INVALID_NUMBER'],
+      [2, 'SOMA_ERR_ITEM_INVALID_NUMBER'],
+      [3, 'SOMA_ERR_ITEM_INVALID_NUMBER'],
+      [4, 'SOMA_ERR_ITEM_INVALID_NUMBER'],
+      [5, 'SOMA_ERR_ITEM_INVALID_NUMBER'],
+    ]);
+    assert.match(rejected[0]?.message ?? '', /^item 1: item\.payload\.big is a number out of the double range \(beyond ±1\.7976931348623157e308\), so it would not be stored as sent; send the value as a string/);
+    assert.match(rejected[1]?.message ?? '', /^item 2: item\.payload\.prec is a number beyond ±\(2\^53 - 1\) = ±9007199254740991, whose digits JSON parsing cannot keep exactly/);
+    assert.match(rejected[2]?.message ?? '', /^item 3: item\.importance is a number out of the double range/);
+    assert.match(rejected[3]?.message ?? '', /^item 4: item\.payload\.list\[1\] is a number beyond/);
+    assert.match(rejected[4]?.message ?? '', /^item 5: item\.coord\[1\] is a number out of the double range/);
+    for (const entry of rejected) {
+      assert.ok(!entry.message.includes('Infinity'), entry.message);
+      assert.ok(!entry.message.includes('12345678901234567000'), entry.message);
+    }
+
+    const rows = await queryRows<{ value: { payload: Record<string, unknown> } }>(postgresUrl, 'select value from kv_store where id = $1', [`${runId}-0`]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]?.value.payload.max, 9007199254740991);
+    assert.equal(rows[0]?.value.payload.min, -9007199254740991);
+    assert.equal(rows[0]?.value.payload.small, 1.5e-300);
+    assert.equal(rows[0]?.value.payload.exp, 6.5e15);
+    assert.equal(await countRows(postgresUrl, runId), 1);
+  });
+
+  test('out-of-range number in /store -> 400', async () => {
+    const id = uniqueName('big');
+    const response = await postJson(`${direct.url}/store`, `{"id":"${id}","text":"ok","payload":{"big":1e400,"prec":12345678901234567890}}`, AUTH);
+    assert.equal(response.status, 400);
+    assert.equal(response.body.errors?.[0]?.code, 'SOMA_ERR_ITEM_INVALID_NUMBER');
+    assert.match(response.body.errors?.[0]?.message ?? '', /item\.payload\.(big|prec) is a number/);
+    const rows = await queryRows(postgresUrl, 'select id from kv_store where id = $1', [id]);
+    assert.equal(rows.length, 0);
   });
 
   test('__proto__ keys reject the request with their path; nothing is stored', async () => {
@@ -632,6 +811,40 @@ describe('error logging', () => {
   });
 });
 
+describe('5xx log levels', () => {
+  test('a dependency 503 logs at warn, a bug at error with its stack', async () => {
+    const { log, lines } = memoryLogger();
+    // No sink, so the app serves only health, readiness and metrics; the URLs are never dialled.
+    const config = loadConfig({ SOMA_EVENTING_ENABLED: 'false', SOMA_ROLE: 'api', SOMA_POSTGRES_URL: 'postgres://127.0.0.1:1/none', SOMA_QDRANT_URL: 'http://127.0.0.1:1' });
+    const metrics = createMetrics({ collectDefaults: false });
+    const readiness = createReadiness({ log, probes: {} });
+    const app = buildApp({ config, log, metrics, readiness, embedder: createFeatureHashingEmbedder(config.vectorSize) });
+    app.get('/test/down', async () => {
+      throw somaError('SOMA_ERR_DEPENDENCY_UNAVAILABLE', { dependency: 'postgres', detail: 'connection refused' }, { cause: new Error('connect ECONNREFUSED') });
+    });
+    app.get('/test/bug', async () => {
+      throw new TypeError('cannot read properties of undefined');
+    });
+    try {
+      assert.equal((await app.inject({ method: 'GET', url: '/test/down' })).statusCode, 503);
+      assert.equal((await app.inject({ method: 'GET', url: '/test/bug' })).statusCode, 500);
+    } finally {
+      await app.close();
+    }
+
+    type Line = { level: number; msg: string; code?: string; reason?: string; cause?: string; err?: { stack?: string } };
+    const failed = lines().map((line) => JSON.parse(line) as Line).filter((record) => record.msg === 'request failed');
+    const down = failed.find((record) => record.code === 'SOMA_ERR_DEPENDENCY_UNAVAILABLE');
+    assert.equal(down?.level, 40);
+    assert.equal(down?.err, undefined);
+    assert.equal(down?.cause, 'connect ECONNREFUSED');
+    assert.match(down?.reason ?? '', /^postgres is unavailable \(connection refused\)/);
+    const bug = failed.find((record) => record.code === 'SOMA_ERR_SERVICE_INTERNAL');
+    assert.equal(bug?.level, 50);
+    assert.match(bug?.err?.stack ?? '', /TypeError: cannot read properties of undefined\n\s+at /);
+  });
+});
+
 describe('dependencies down', () => {
   let down: DirectApp;
   let closedPort: number;
@@ -706,5 +919,12 @@ describe('closing', () => {
     const errorBody = JSON.parse((responses[1] ?? '').split('\r\n\r\n')[1] ?? '') as { code: string; message: string };
     assert.equal(errorBody.code, 'SOMA_ERR_SERVICE_DRAINING');
     assert.match(errorBody.message, /shutting down/);
+
+    // The drain's 503 is expected, so it is logged at info without a stack.
+    const logged = closing.logLines().map((line) => JSON.parse(line) as { level: number; msg: string; code?: string; err?: unknown });
+    const draining = logged.filter((record) => record.msg === 'request failed' && record.code === 'SOMA_ERR_SERVICE_DRAINING');
+    assert.equal(draining.length, 1);
+    assert.equal(draining[0]?.level, 30);
+    assert.equal(draining[0]?.err, undefined);
   });
 });

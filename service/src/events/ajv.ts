@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import formatsPlugin from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { quoteValue } from '../errors.js';
+import { numberProblem } from './json-inspect.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is module.exports, the plugin itself.
 const addFormats = formatsPlugin as unknown as (ajv: Ajv, formats: string[]) => Ajv;
@@ -78,6 +79,8 @@ export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
+  // JSON.parse has already changed such a number, so it is described instead of repeated.
+  if (typeof value === 'number' && numberProblem(value) !== undefined) return numberProblem(value) as string;
   if (typeof value === 'number' && !Number.isInteger(value)) return `the number ${value}`;
   return `a ${typeof value}`;
 }

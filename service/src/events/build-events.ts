@@ -134,6 +134,11 @@ function buildEvent(raw: unknown, index: number, options: BuildOptions, accepted
   const coordinate = record.coord !== undefined;
   const validate = coordinate ? validateCoordinate : validateFlat;
   if (!validate(record)) {
+    // ajv's number type excludes Infinity, so an out-of-range number gets the same code here as after validation.
+    const numeric = inspectJson(record, 'item', MAX_JSON_DEPTH, { numbers: true });
+    if (numeric?.kind === 'inexact-number') {
+      return itemError('SOMA_ERR_ITEM_INVALID_NUMBER', { index, path: numeric.path, problem: numeric.problem }, clientId);
+    }
     const problem = describeItemError(validate.errors, record, coordinate);
     return itemError('SOMA_ERR_ITEM_INVALID', { index, problem }, clientId);
   }
@@ -147,12 +152,15 @@ function buildEvent(raw: unknown, index: number, options: BuildOptions, accepted
       return itemError('SOMA_ERR_ITEM_TEXT_TOO_LONG', { index, field: text.field, length, limit: options.maxTextLength }, clientId);
     }
   }
-  const problem = inspectJson(record, 'item', MAX_JSON_DEPTH);
+  const problem = inspectJson(record, 'item', MAX_JSON_DEPTH, { numbers: true });
   if (problem?.kind === 'too-deep') {
     return itemError('SOMA_ERR_ITEM_TOO_DEEP', { index, limit: MAX_JSON_DEPTH, path: problem.path }, clientId);
   }
   if (problem?.kind === 'invalid-string') {
     return itemError('SOMA_ERR_ITEM_INVALID_STRING', { index, path: problem.path, problem: problem.problem }, clientId);
+  }
+  if (problem?.kind === 'inexact-number') {
+    return itemError('SOMA_ERR_ITEM_INVALID_NUMBER', { index, path: problem.path, problem: problem.problem }, clientId);
   }
 
   let timestamp = acceptedAt;

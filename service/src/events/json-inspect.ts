@@ -15,7 +15,13 @@ export const MAX_JSON_DEPTH = 32;
 
 export type JsonProblem =
   | { kind: 'too-deep'; path: string }
-  | { kind: 'invalid-string'; path: string; problem: string };
+  | { kind: 'invalid-string'; path: string; problem: string }
+  | { kind: 'inexact-number'; path: string; problem: string };
+
+export interface InspectOptions {
+  /** Also report numbers that JSON parsing may have changed (see numberProblem); off by default. */
+  numbers?: boolean;
+}
 
 interface Frame {
   value: unknown;
@@ -43,15 +49,46 @@ export function stringProblem(text: string): string | undefined {
 }
 
 /**
- * Finds the first string (key or value) that jsonb cannot store, or nesting
- * deeper than `maxDepth`. `root` names the value in the returned path.
+ * Describes a number that JSON.parse may have changed, or returns undefined.
+ * JSON numbers are read as IEEE 754 doubles: a literal beyond the double
+ * range, such as 1e400, becomes Infinity (which JSON.stringify writes as
+ * null), and every double beyond 2^53 - 1 is an integer that may be the
+ * rounded form of other digits (12345678901234567890 is read as
+ * 12345678901234567000). The value as sent is gone after parsing, so the
+ * description never repeats it.
+ * NOTE: a literal that underflows to 0 (1e-400) and -0 (written back as 0) pass unnoticed.
  */
-export function inspectJson(value: unknown, root: string, maxDepth: number = MAX_JSON_DEPTH): JsonProblem | undefined {
+export function numberProblem(value: number): string | undefined {
+  if (!Number.isFinite(value)) return 'a number out of the double range (beyond ±1.7976931348623157e308)';
+  if (Math.abs(value) > Number.MAX_SAFE_INTEGER) {
+    return 'a number beyond ±(2^53 - 1) = ±9007199254740991, whose digits JSON parsing cannot keep exactly';
+  }
+  return undefined;
+}
+
+/**
+ * Finds the first string (key or value) that jsonb cannot store, nesting
+ * deeper than `maxDepth`, or, with `options.numbers`, a number that
+ * numberProblem describes. `root` names the value in the returned path.
+ */
+export function inspectJson(
+  value: unknown,
+  root: string,
+  maxDepth: number = MAX_JSON_DEPTH,
+  options: InspectOptions = {},
+): JsonProblem | undefined {
   const stack: Frame[] = [{ value, depth: 1, parent: undefined, key: undefined }];
+  const checkNumbers = options.numbers === true;
 
   while (stack.length > 0) {
     const frame = stack.pop() as Frame;
     const current = frame.value;
+
+    if (checkNumbers && typeof current === 'number') {
+      const problem = numberProblem(current);
+      if (problem !== undefined) return { kind: 'inexact-number', path: pathOf(frame, root), problem };
+      continue;
+    }
 
     if (typeof current === 'string') {
       const problem = stringProblem(current);

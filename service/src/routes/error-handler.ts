@@ -1,7 +1,7 @@
 /**
  * Turns every error into the documented error body
- * `{statusCode, code, error, message, errors?}` and logs it once: 4xx at
- * info, 5xx at error with the original error. Each of these lines carries the
+ * `{statusCode, code, error, message, errors?}` and logs it once (see
+ * logSentError for the levels). Each of these lines carries the
  * method, the path (never the query string), the status code and the
  * SOMA_ERR code. A known path asked with another method gets 405 with `Allow`.
  */
@@ -46,10 +46,27 @@ function toSomaError(error: FastifyError | Error, request: FastifyRequest, maxBo
   return somaError('SOMA_ERR_SERVICE_INTERNAL', { requestId: String(request.id) }, { cause: error });
 }
 
-function sendError(soma: SomaError, request: FastifyRequest, reply: FastifyReply): void {
+/**
+ * Logs an error response once. 4xx and the drain's 503 are expected and go at
+ * info. Other retriable 503s (a dependency down, a failed Kafka send or store
+ * write) go at warn with the message and the cause's message but no stack, because the client
+ * retries them and the message already names the dependency. Every other 5xx
+ * is unexpected and goes at error with the original error and its stack.
+ */
+function logSentError(soma: SomaError, request: FastifyRequest): void {
   const fields = { method: request.method, url: requestPath(request), statusCode: soma.statusCode, code: soma.code };
-  if (soma.statusCode >= 500) request.log.error({ ...fields, err: soma.cause ?? soma }, 'request failed');
-  else request.log.info(fields, 'request rejected');
+  if (soma.statusCode < 500 || soma.code === 'SOMA_ERR_SERVICE_DRAINING') {
+    request.log.info(fields, soma.statusCode < 500 ? 'request rejected' : 'request failed');
+  } else if (soma.statusCode === 503 && soma.retriable) {
+    const cause = soma.cause instanceof Error ? { cause: soma.cause.message } : {};
+    request.log.warn({ ...fields, reason: soma.message, ...cause }, 'request failed');
+  } else {
+    request.log.error({ ...fields, err: soma.cause ?? soma }, 'request failed');
+  }
+}
+
+function sendError(soma: SomaError, request: FastifyRequest, reply: FastifyReply): void {
+  logSentError(soma, request);
 
   sentCodes.set(request, soma.code);
   if (soma.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));

@@ -32,27 +32,22 @@ const validateRecall = createAjv().compile<RecallRequest>({
 });
 
 /**
- * Qdrant's integer match values are signed 64-bit (-2^63 to 2^63 - 1). Both
- * bounds are exclusive here, because the double -2^63 is serialised as
- * -9223372036854776000, which is below the i64 range.
- */
-const I64_BOUND = 2 ** 63;
-
-/**
  * Names the first filter value that Qdrant's `match` cannot take, or returns
  * undefined. Qdrant matches keyword strings, integers (i64) and booleans, so a
- * fraction, an integer outside i64, null, an array or an object is rejected here
- * rather than by Qdrant.
+ * fraction, null, an array or an object is rejected here rather than by
+ * Qdrant. Integers must also lie within ±(2^53 - 1), the same rule as item
+ * numbers: JSON.parse reads numbers as doubles, so a larger integer may
+ * already be rounded, and matching the rounded value would search for a value
+ * the client did not send.
  */
 export function filterProblem(filter: Record<string, unknown>): string | undefined {
   for (const [key, value] of Object.entries(filter)) {
     if (typeof value === 'string' || typeof value === 'boolean') continue;
-    // NOTE: JSON.parse reads numbers as doubles, so an integer beyond 2^53 reaches Qdrant rounded to the nearest double.
-    if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < I64_BOUND) continue;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) continue;
+    // describeType names numbers that JSON.parse changed without repeating the changed value.
 
-    const got = typeof value === 'number' && Number.isInteger(value) ? `the integer ${value}, outside the 64-bit range` : describeType(value);
     return (
-      `filter.${key} is ${got}; a filter value must be a string, an integer in the signed 64-bit range or a boolean, ` +
+      `filter.${key} is ${describeType(value)}; a filter value must be a string, an integer within ±(2^53 - 1) or a boolean, ` +
       'because Qdrant matches only keywords, integers and booleans'
     );
   }
