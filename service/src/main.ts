@@ -176,6 +176,8 @@ async function run(): Promise<void> {
           ? createKvWriter(kvStore as KvStore, metrics)
           : createVectorIndexer(vectorStore as VectorStore, embedder, metrics);
       const consumer = createBatchConsumer({ kafka: kafkaAccess.kafka, topic: config.kafkaTopic, group, writer, deadLetters, metrics, log });
+      // A writer stuck on failing writes fails its store's check, so /readyz names it.
+      readiness.addCondition(kind === 'kv' ? 'postgres' : 'qdrant', () => consumer.stallDetail());
       consumers.push(consumer);
       groups.push(group);
     }

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { test } from 'node:test';
 import pg from 'pg';
 import { pino } from 'pino';
-import { createReadiness, describeFailure, describeProbeFailure, redactEndpoint } from './readiness.js';
+import { createReadiness, describeFailure, describeProbeFailure, redactCredentialsInText, redactEndpoint } from './readiness.js';
 
 /** Returns a loopback port that nothing listens on: one the kernel gave out and that was closed again. */
 async function closedPort(): Promise<number> {
@@ -82,4 +82,48 @@ test('a reported write failure names the endpoint', async () => {
   // The check runs before the probe that reportFailure starts can settle.
   readiness.reportFailure('qdrant', 'connection refused (ECONNREFUSED 127.0.0.1:6333)');
   assert.equal(readiness.snapshot().checks.qdrant?.detail, 'qdrant at http://127.0.0.1:6333: connection refused (ECONNREFUSED 127.0.0.1:6333)');
+});
+
+test('credentials in URLs inside a text are removed', () => {
+  assert.equal(
+    redactCredentialsInText('connect to postgres://soma:secret@db:5432/x failed, retry http://key:pw@127.0.0.1:6333 later'),
+    'connect to postgres://db:5432/x failed, retry http://127.0.0.1:6333 later',
+  );
+  assert.equal(redactCredentialsInText('no URL here: user@example'), 'no URL here: user@example');
+});
+
+test('a failing condition fails its check until it clears', async () => {
+  const readiness = createReadiness({
+    log: pino({ level: 'silent' }),
+    probes: { qdrant: async () => 'collection ns has vector size 128', kafka: async () => 'brokers ok' },
+  });
+  await readiness.refresh();
+  let stall: string | undefined = 'vector-indexer has failed to write to Qdrant collection ns for 20 s';
+  readiness.addCondition('qdrant', () => stall);
+
+  const stalled = readiness.snapshot();
+  assert.equal(stalled.status, 'not_ready');
+  assert.deepEqual(stalled.checks.qdrant, { ok: false, detail: stall });
+  assert.equal(stalled.checks.kafka?.ok, true);
+  // Store requests depend on the probes only, so a stalled writer does not reject them.
+  assert.doesNotThrow(() => readiness.require(['qdrant']));
+
+  stall = undefined;
+  const recovered = readiness.snapshot();
+  assert.equal(recovered.status, 'ready');
+  assert.deepEqual(recovered.checks.qdrant, { ok: true, detail: 'collection ns has vector size 128' });
+});
+
+test('a failing condition is appended to a failed probe', async () => {
+  const readiness = createReadiness({
+    log: pino({ level: 'silent' }),
+    probes: {
+      postgres: async () => {
+        throw new Error('relation "kv_store" does not exist');
+      },
+    },
+  });
+  await readiness.refresh();
+  readiness.addCondition('postgres', () => 'kv-writer has failed to write to Postgres for 16 s');
+  assert.equal(readiness.snapshot().checks.postgres?.detail, 'relation "kv_store" does not exist; kv-writer has failed to write to Postgres for 16 s');
 });

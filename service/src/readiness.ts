@@ -1,8 +1,10 @@
 /**
  * Readiness of the service: one periodic probe per dependency the role and
- * mode use, plus the draining flag set on SIGTERM. /readyz reports the cached
- * probe results, and store requests fail fast with 503 while a dependency
- * they need is down. Recovery needs no restart: the probes keep running.
+ * mode use, conditions that fail a dependency's check from outside its probe
+ * (a writer whose writes keep failing), plus the draining flag set on
+ * SIGTERM. /readyz reports the cached probe results and the conditions, and
+ * store requests fail fast with 503 while a probe finds a dependency they
+ * need down. Recovery needs no restart: the probes keep running.
  */
 import type { Logger } from 'pino';
 import { somaError } from './errors.js';
@@ -14,6 +16,13 @@ export const PROBE_TIMEOUT_MS = 5_000;
 
 /** A probe resolves with a short description when the dependency is usable and throws otherwise. */
 export type Probe = () => Promise<string>;
+
+/**
+ * A condition returns a description of a failure that the dependency's probe
+ * cannot see, such as a writer stuck on failing writes, and undefined while
+ * there is none. /readyz evaluates it on every request.
+ */
+export type Condition = () => string | undefined;
 
 export interface CheckResult {
   ok: boolean;
@@ -30,6 +39,12 @@ export interface Readiness {
   snapshot(): ReadinessSnapshot;
   /** Throws a 503 SomaError when one of `dependencies` is down. Draining alone does not reject requests. */
   require(dependencies: readonly DependencyName[]): void;
+  /**
+   * Adds a condition to `dependency`'s check: while it returns a failure,
+   * /readyz reports the check as failed with that detail. Store requests
+   * are not rejected for it, because they need only the probe's result.
+   */
+  addCondition(dependency: DependencyName, condition: Condition): void;
   /** Marks a dependency down after a failed request and probes it again at once. */
   reportFailure(dependency: DependencyName, detail: string): void;
   /** Runs every probe once and waits for the results. */
@@ -134,6 +149,11 @@ export function redactEndpoint(endpoint: string): string {
   return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^@/\s]*@/, '$1');
 }
 
+/** Removes the user name and password from every URL in `text`, such as an error message that quotes a connection string. */
+export function redactCredentialsInText(text: string): string {
+  return text.replace(/\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/\s]*@/g, '$1');
+}
+
 /** Thrown by withTimeout, so that the readiness detail can report that the dependency did not answer. */
 class ProbeTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
@@ -177,6 +197,7 @@ export function createReadiness(options: {
   const probes = Object.entries(options.probes) as [DependencyName, Probe][];
   const results = new Map<DependencyName, CheckResult>();
   const running = new Map<DependencyName, Promise<void>>();
+  const conditions: { dependency: DependencyName; condition: Condition }[] = [];
   let draining = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -211,12 +232,20 @@ export function createReadiness(options: {
   return {
     snapshot() {
       const checks: ReadinessSnapshot['checks'] = {};
-      let ok = !draining;
-      for (const [name, result] of results) {
-        checks[name] = { ...result };
-        ok &&= result.ok;
+      for (const [name, result] of results) checks[name] = { ...result };
+      for (const { dependency, condition } of conditions) {
+        const failure = condition();
+        if (failure === undefined) continue;
+        const check = checks[dependency];
+        checks[dependency] = { ok: false, detail: check === undefined || check.ok ? failure : `${check.detail}; ${failure}` };
       }
+      let ok = !draining;
+      for (const check of Object.values(checks)) ok &&= check.ok;
       return { status: ok ? 'ready' : 'not_ready', draining, checks };
+    },
+
+    addCondition(dependency, condition) {
+      conditions.push({ dependency, condition });
     },
 
     require(dependencies) {

@@ -7,8 +7,9 @@ import { canonicalJson, contentHash } from '../events/content-hash.js';
 import { runIdOf } from '../events/normalize-item.js';
 import type { MemoryEvent } from '../events/schema.js';
 import type { Metrics } from '../metrics.js';
-import { qdrantStatus, VectorSizeMismatchError, type VectorPoint, type VectorStore } from '../stores/qdrant-vector-store.js';
-import type { BatchWriter } from './batch-consumer.js';
+import { describeFailure } from '../readiness.js';
+import { qdrantReason, qdrantStatus, VectorSizeMismatchError, type VectorPoint, type VectorStore } from '../stores/qdrant-vector-store.js';
+import { listNames, type BatchWriter } from './batch-consumer.js';
 
 /** Returns the text that represents an event in the vector index: payload.text, or else the canonical JSON of the payload. */
 export function embeddingTextOf(event: MemoryEvent): string {
@@ -35,6 +36,16 @@ export function toVectorPoint(event: MemoryEvent, embedder: Embedder): VectorPoi
 export function createVectorIndexer(store: VectorStore, embedder: Embedder, metrics: Metrics): BatchWriter {
   return {
     name: 'qdrant',
+    component: 'vector-indexer',
+    store: 'Qdrant',
+    describeTarget(events) {
+      const names = events.map((event) => event.namespace);
+      return `${new Set(names).size === 1 ? 'collection' : 'collections'} ${listNames(names)}`;
+    },
+    describeError(error) {
+      const status = qdrantStatus(error);
+      return status === undefined ? describeFailure(error) : `Qdrant answered HTTP ${status}: ${qdrantReason(error)}`;
+    },
     reject(event) {
       if (event.embedding === undefined || event.embedding.length === embedder.dimension) return undefined;
       return {
