@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import {
+  backendEnv,
   countPoints,
   countRows,
   listPointIds,
@@ -36,9 +37,7 @@ before(async () => {
   backends = await testBackends();
   service = await startServiceProcess({
     SOMA_ROLE: 'all',
-    SOMA_KAFKA_BROKERS: backends.kafkaBrokers.join(','),
-    SOMA_POSTGRES_URL: backends.postgresUrl,
-    SOMA_QDRANT_URL: backends.qdrantUrl,
+    ...backendEnv(backends),
     SOMA_KAFKA_TOPIC: topic,
     SOMA_KAFKA_DLQ_TOPIC: dlqTopic,
     SOMA_KAFKA_PARTITIONS: '3',

@@ -10,7 +10,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { countPoints, countRows, postJson, queryRows, readyz, testBackends, testKafka, uniqueName, waitFor } from './support/backends.js';
+import {
+  backendEnv,
+  countPoints,
+  countRows,
+  postJson,
+  queryRows,
+  readyz,
+  testBackends,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from './support/backends.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 
 /** Kafka's default broker message.max.bytes, which the local broker keeps. */
@@ -27,9 +38,7 @@ before(async () => {
   backends = await testBackends();
   service = await startServiceProcess({
     SOMA_ROLE: 'all',
-    SOMA_KAFKA_BROKERS: backends.kafkaBrokers.join(','),
-    SOMA_POSTGRES_URL: backends.postgresUrl,
-    SOMA_QDRANT_URL: backends.qdrantUrl,
+    ...backendEnv(backends),
     SOMA_KAFKA_TOPIC: topic,
     SOMA_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
     SOMA_KAFKA_PARTITIONS: '3',

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startDirectApp, type DirectApp } from './support/apps.js';
 import {
+  backendEnv,
   countPoints,
   countRows,
   postJson,
@@ -118,9 +119,7 @@ describe('evented mode', () => {
     service = await startServiceProcess({
       ...LIMITS,
       SOMA_ROLE: 'all',
-      SOMA_KAFKA_BROKERS: backends.kafkaBrokers.join(','),
-      SOMA_POSTGRES_URL: backends.postgresUrl,
-      SOMA_QDRANT_URL: backends.qdrantUrl,
+      ...backendEnv(backends),
       SOMA_KAFKA_TOPIC: topic,
       SOMA_KAFKA_DLQ_TOPIC: dlqTopic,
       SOMA_KAFKA_PARTITIONS: '2',

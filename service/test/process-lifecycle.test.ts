@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  backendEnv,
   countPoints,
   countRows,
   listPointIds,
@@ -40,9 +41,7 @@ async function pipelineEnv(): Promise<Pipeline> {
     namespace,
     groups: [kvGroup, vectorGroup],
     env: {
-      SOMA_KAFKA_BROKERS: backends.kafkaBrokers.join(','),
-      SOMA_POSTGRES_URL: backends.postgresUrl,
-      SOMA_QDRANT_URL: backends.qdrantUrl,
+      ...backendEnv(backends),
       SOMA_KAFKA_TOPIC: topic,
       SOMA_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
       SOMA_KAFKA_PARTITIONS: '3',

@@ -11,16 +11,17 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { STALL_THRESHOLD_MS } from '../src/consumers/batch-consumer.js';
 import {
+  backendEnv,
   countPoints,
   countRows,
   postJson,
   queryRows,
+  type ReadyBody,
   readyz,
   testBackends,
   topicMessageCount,
   uniqueName,
   waitFor,
-  type ReadyBody,
 } from './support/backends.js';
 import { INJECTED_ERROR, startHttpFaultProxy } from './support/http-fault-proxy.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
@@ -193,9 +194,7 @@ test('128-character namespace reaches Qdrant and Postgres', async () => {
   const defaultNamespace = uniqueName('ns');
   const service = await startServiceProcess({
     SOMA_ROLE: 'all',
-    SOMA_KAFKA_BROKERS: backends.kafkaBrokers.join(','),
-    SOMA_POSTGRES_URL: backends.postgresUrl,
-    SOMA_QDRANT_URL: backends.qdrantUrl,
+    ...backendEnv(backends),
     SOMA_KAFKA_TOPIC: topic,
     SOMA_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
     SOMA_KAFKA_PARTITIONS: '2',

@@ -8,23 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../cli.js';
+import { runCli } from '../load/engine-test-support.js';
 import { writeState, type ComponentRecord } from '../targets/local/state.js';
 import type { ComponentStatus } from '../targets/types.js';
 
 const TOKEN = 'status-test-token-5f1c';
 
-async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const env = { ...process.env, SOMA_API_TOKEN: TOKEN };
-  const code = await main(argv, { stdout, stderr, env, signal: new AbortController().signal, progress: () => {} });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+function runStatusCli(argv: string[]): ReturnType<typeof runCli> {
+  return runCli(argv, { ...process.env, SOMA_API_TOKEN: TOKEN });
 }
 
 function serviceRecord(name: 'api' | 'kv-writer', settings: Partial<ComponentRecord>): ComponentRecord {
@@ -38,7 +29,7 @@ async function statusOf(settings: Partial<ComponentRecord>): Promise<{ api?: Com
     version: 1,
     components: { api: serviceRecord('api', settings), 'kv-writer': serviceRecord('kv-writer', settings) },
   });
-  const result = await runCli(['status', '--target', 'local', '--state-dir', stateDir, '--json']);
+  const result = await runStatusCli(['status', '--target', 'local', '--state-dir', stateDir, '--json']);
   assert.equal(result.code, 0, result.stderr);
   const rows = JSON.parse(result.stdout) as ComponentStatus[];
   return {
@@ -76,7 +67,7 @@ test('status json leaves auth unknown without settings', async () => {
 test('status table names the token variable', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'soma-status-'));
   writeState(stateDir, { version: 1, components: { api: serviceRecord('api', { authRequired: true, flavour: 'node service' }) } });
-  const result = await runCli(['status', '--target', 'local', '--state-dir', stateDir]);
+  const result = await runStatusCli(['status', '--target', 'local', '--state-dir', stateDir]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^api\s+stopped\s.*node service; requires a bearer token \(SOMA_API_TOKEN\)$/m);
   assert.ok(!result.stdout.includes(TOKEN), 'the token value is never printed');

@@ -186,3 +186,12 @@ export async function readyz(url: string): Promise<{ status: number; body: Ready
   const response = await fetch(`${url}/readyz`);
   return { status: response.status, body: (await response.json()) as ReadyBody };
 }
+
+/** Returns the service variables that point it at the test backends. */
+export function backendEnv(backends: BackendEndpoints): Record<string, string> {
+  return {
+    SOMA_KAFKA_BROKERS: backends.kafkaBrokers.join(','),
+    SOMA_POSTGRES_URL: backends.postgresUrl,
+    SOMA_QDRANT_URL: backends.qdrantUrl,
+  };
+}
