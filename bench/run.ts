@@ -230,7 +230,7 @@ function printSummary(result: BenchResult, jsonPath: string, stdout: NodeJS.Writ
   stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Runs the benchmark and returns the exit code; the summary goes to `stdout`. */
+/** Runs the benchmark, writes its summary to `stdout` and returns the exit code. */
 export async function main(argv: string[], stdout: NodeJS.WritableStream = process.stdout): Promise<number> {
   const options = readOptions(argv);
   const startedAt = new Date();

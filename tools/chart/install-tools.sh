@@ -33,8 +33,8 @@ log "building kind-config-check"
 (cd "$repo_dir/tools/kind-config-check" && go build -o "$bin_dir/kind-config-check" .)
 
 venv="$tools_dir/venv"
-# pip's output is read whole before grep: with pipefail, `grep -q` closing the
-# pipe early would make pip fail with a broken pipe and the check always fail.
+# sed reads all of pip's output. Under pipefail, `grep -q` would close the pipe
+# early, pip would exit 1 on the broken pipe and the check would always fail.
 installed_version=""
 if [[ -x "$venv/bin/kubernetes-validate" ]]; then
   installed_version="$("$venv/bin/python" -m pip show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p' || true)"
