@@ -109,3 +109,16 @@ export function trackMarkers(stores: StoreReaders, pollMs = 50) {
     },
   };
 }
+
+/** Deletes a run's rows and collection so repeated runs start from the same store sizes. */
+export async function deleteRunData(addresses: { postgresUrl: string; qdrantUrl: string }, namespace: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: addresses.postgresUrl });
+  await client.connect();
+  try {
+    await client.query('DELETE FROM public.kv_store WHERE namespace = $1', [namespace]);
+  } finally {
+    await client.end();
+  }
+  await fetch(`${addresses.qdrantUrl}/collections/${namespace}`, { method: 'DELETE' }).catch(() => undefined);
+}

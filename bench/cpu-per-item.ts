@@ -34,7 +34,7 @@ import { parseArgs } from 'node:util';
 import { startServiceStack, type BackendAddresses } from '../harness/src/load/service-stack.js';
 import { readState } from '../harness/src/targets/local/state.js';
 import { BACKENDS_ENV, parseBackends } from '../test/support/backends.js';
-import { openStores, trackMarkers, waitUntilConsistent, type StoreReaders } from './consistency.js';
+import { deleteRunData, openStores, trackMarkers, waitUntilConsistent, type StoreReaders } from './consistency.js';
 import { latencyFigures, runClosedLoop, runFixedRate, type BenchTarget, type LoadOutcome } from './load-generator.js';
 import { sampleProcessTrees } from './process-cpu.js';
 import { median } from './results.js';
@@ -68,18 +68,6 @@ function cpuPerItem(before: Record<string, number>, after: Record<string, number
     if (name !== 'harness') total += micros;
   }
   return { total: Math.round(total), byProcess };
-}
-
-async function deleteRunData(addresses: BackendAddresses, namespace: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: addresses.postgresUrl });
-  await client.connect();
-  try {
-    await client.query('DELETE FROM public.kv_store WHERE namespace = $1', [namespace]);
-  } finally {
-    await client.end();
-  }
-  await fetch(`${addresses.qdrantUrl}/collections/${namespace}`, { method: 'DELETE' }).catch(() => undefined);
 }
 
 interface LoadSettings {

@@ -29,7 +29,7 @@ import { createProgressWriter } from '../harness/src/progress.js';
 import { createLocalTarget } from '../harness/src/targets/local/index.js';
 import { BACKENDS_ENV, parseBackends } from '../test/support/backends.js';
 import { measureBackends } from './backends-alone.js';
-import { openStores } from './consistency.js';
+import { deleteRunData, openStores } from './consistency.js';
 import { renderBenchHtml } from './html.js';
 import { LATENCY_CHUNK_SIZE, measureFixedRate, sweepChunkSize, type PipelineRunSettings } from './pipeline.js';
 import { BENCH_FORMAT_VERSION, computeFigures, judgeTargets, validateBenchResult, type BenchResult, type BenchRun } from './results.js';
@@ -157,19 +157,6 @@ function handleInterrupts(): void {
   };
   process.once('SIGINT', () => void interrupted('SIGINT'));
   process.once('SIGTERM', () => void interrupted('SIGTERM'));
-}
-
-/** Deletes a run's rows and collection so repeated runs start from the same store sizes. */
-async function deleteRunData(addresses: BackendAddresses, namespace: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: addresses.postgresUrl });
-  await client.connect();
-  try {
-    await client.query('DELETE FROM public.kv_store WHERE namespace = $1', [namespace]);
-  } finally {
-    await client.end();
-  }
-  await fetch(`${addresses.qdrantUrl}/collections/${namespace}`, { method: 'DELETE' }).catch(() => undefined);
 }
 
 async function benchRun(options: BenchOptions, backends: Backends, run: number, stamp: string): Promise<BenchRun> {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { getBackends } from '../../../../test/support/backends.js';
+import { findFreePort } from '../../process/ports.js';
 import { resolveCacheDir } from './index.js';
 import { QDRANT_EDGE_VERSION } from './qdrant.js';
 
@@ -222,18 +222,6 @@ function standInPython(): string | undefined {
   return existsSync(python) ? python : undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'qdrant-edge', 'server.py');
 
 /** Runs a stand-in of this test's own on `storage`, so that the test can stop and restart it. */
@@ -248,7 +236,7 @@ class OwnStandIn {
   ) {}
 
   async start(): Promise<void> {
-    const port = await freePort();
+    const port = await findFreePort();
     this.url = `http://127.0.0.1:${port}`;
     const child = spawn(this.python, [SERVER_SCRIPT, '--host', '127.0.0.1', '--port', String(port), '--storage', this.storage], {
       stdio: ['ignore', 'pipe', 'pipe'],
