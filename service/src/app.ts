@@ -80,7 +80,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // One 'request completed' line per request comes from registerRequestMetrics instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
-    // The onRequest hook below answers requests that arrive during close()
+    // The onRequest hook below replies to requests that arrive during close()
     // with SOMA_ERR_SERVICE_DRAINING and Retry-After instead of fastify's plain 503.
     return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },

@@ -46,7 +46,7 @@ export function createEventedSink(publisher: EventPublisher, readiness: Readines
       try {
         await publisher.publish(events);
       } catch (error) {
-        // Only a broker or connection failure says Kafka is not ready. A message that Kafka
+        // Only a broker or connection failure marks Kafka not ready. A message that Kafka
         // rejected (SOMA_ERR_KAFKA_MESSAGE_REJECTED) fails its own request and leaves readiness alone.
         if (error instanceof SomaError && error.code === 'SOMA_ERR_KAFKA_PRODUCE_FAILED') {
           readiness.reportFailure('kafka', describe(error.cause));

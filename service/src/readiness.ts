@@ -154,7 +154,7 @@ export function redactCredentialsInText(text: string): string {
   return text.replace(/\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/\s]*@/g, '$1');
 }
 
-/** Thrown by withTimeout, so that the readiness detail can report that the dependency did not answer. */
+/** Thrown by withTimeout, so that the readiness detail can report that the dependency did not respond. */
 class ProbeTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
     super(`no answer within ${timeoutMs} ms`);

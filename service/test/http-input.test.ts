@@ -894,7 +894,7 @@ describe('closing', () => {
 
     // The first request sends its headers and half its body, so it is in
     // flight when close() begins and close() waits for it. Node's server
-    // answers 100 Continue when it hands the request to fastify, which proves
+    // sends 100 Continue when it hands the request to fastify, which proves
     // the request passed routing before close() began.
     const body = JSON.stringify({ text: 'in flight while closing', run_id: uniqueName('run') });
     const head =

@@ -146,15 +146,15 @@ async function execute(postgresUrl: string, sql: string): Promise<void> {
 const CLOSE_WRITES_SQL = `
   CREATE TABLE write_gate (open boolean NOT NULL);
   INSERT INTO write_gate VALUES (false);
-  CREATE FUNCTION refuse_closed_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+  CREATE FUNCTION reject_closed_writes() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
     IF NOT (SELECT open FROM write_gate) THEN
       RAISE EXCEPTION 'kv_store writes are closed by the writer-stall test' USING ERRCODE = '55000';
     END IF;
     RETURN NEW;
   END $$;
-  CREATE TRIGGER refuse_closed_writes BEFORE INSERT OR UPDATE ON public.kv_store
-    FOR EACH ROW EXECUTE FUNCTION refuse_closed_writes();
+  CREATE TRIGGER reject_closed_writes BEFORE INSERT OR UPDATE ON public.kv_store
+    FOR EACH ROW EXECUTE FUNCTION reject_closed_writes();
 `;
 
 test('kv-writer failing inserts: 503 naming it, then recovery', async () => {

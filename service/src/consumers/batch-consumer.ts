@@ -36,8 +36,8 @@ export const FETCH_MIN_BYTES = 256 * 1024;
  * Duration after which a partition whose store writes keep failing makes
  * /readyz return 503. With the retry backoff above, 15 s is about six failed
  * attempts, so a store that restarts or a single timed-out request does not
- * flip readiness, while a store that rejects every write shows up within one
- * or two readiness polls of a typical orchestrator.
+ * flip readiness. A store that rejects every write shows up within one or two
+ * readiness polls of an orchestrator polling every 10 s (the Kubernetes default).
  */
 export const STALL_THRESHOLD_MS = 15_000;
 /** Maximum length of the last error in a stall detail. */

@@ -50,11 +50,10 @@ export function stringProblem(text: string): string | undefined {
 
 /**
  * Describes a number that JSON.parse may have changed, or returns undefined.
- * JSON numbers are read as IEEE 754 doubles: a literal beyond the double
- * range, such as 1e400, becomes Infinity (which JSON.stringify writes as
- * null), and every double beyond 2^53 - 1 is an integer that may be the
- * rounded form of other digits (12345678901234567890 is read as
- * 12345678901234567000). The value as sent is gone after parsing, so the
+ * JSON numbers are read as IEEE 754 doubles. A literal beyond the double
+ * range, such as 1e400, becomes Infinity, which JSON.stringify writes as
+ * null. Every double beyond 2^53 - 1 is an integer that may be the rounded
+ * form of other digits (12345678901234567890 is read as 12345678901234567000). The value as sent is gone after parsing, so the
  * description never repeats it.
  * NOTE: a literal that underflows to 0 (1e-400) and -0 (written back as 0) pass unnoticed.
  */

@@ -180,7 +180,7 @@ export function createEventPublisher(options: ProducerOptions): EventPublisher {
 
     while (queue.length > 0) {
       const pending = queue[0] as Pending;
-      let taken = 0;
+      let sliceLength = 0;
       for (const message of pending.queued) {
         const size = recordBytes(message);
         const partition = partitionCount === undefined ? 0 : partitionForKey(message.key, partitionCount);
@@ -190,12 +190,12 @@ export function createEventPublisher(options: ProducerOptions): EventPublisher {
         partitionBytes.set(partition, onPartition);
         count++;
         bytes += size;
-        taken++;
+        sliceLength++;
       }
-      if (taken > 0) {
-        slices.push({ pending, messages: pending.queued.slice(0, taken) });
-        pending.queued = pending.queued.slice(taken);
-        pending.unacknowledged += taken;
+      if (sliceLength > 0) {
+        slices.push({ pending, messages: pending.queued.slice(0, sliceLength) });
+        pending.queued = pending.queued.slice(sliceLength);
+        pending.unacknowledged += sliceLength;
       }
       if (pending.queued.length > 0) break;
       queue.shift();

@@ -165,12 +165,12 @@ export function buildClientErrorHandler(requestTimeoutMs: number): (this: Fastif
   // fastify binds the handler to its instance.
   return function handleClientError(this: FastifyInstance, error: Error, socket: Socket): void {
     const errno = error as NodeJS.ErrnoException;
-    // A reset connection has nobody to answer.
+    // A reset connection has no client left to reply to.
     if (errno.code === 'ECONNRESET' || socket.destroyed) return;
 
     const soma = clientErrorToSomaError(errno, requestTimeoutMs);
     this.log.info({ statusCode: soma.statusCode, code: soma.code, err: error }, 'request rejected');
-    // Answer only while no response of this connection has started; otherwise the bytes would corrupt it.
+    // Reply only while no response on this connection has started, because the bytes would corrupt it.
     const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (socket.writable && pending?.headersSent !== true) {
       const body = JSON.stringify(toErrorBody(soma));

@@ -5,7 +5,7 @@ import { stringProblem } from '../events/json-inspect.js';
 import { describeFailure } from '../readiness.js';
 import type { KvStore } from '../stores/postgres-kv-store.js';
 
-/** Longest id in Unicode code points; the same limit as the id of a stored item. */
+/** Maximum id length in Unicode code points, the same limit as for the id of a stored item. */
 export const MAX_ID_LENGTH = 256;
 
 /**

@@ -112,7 +112,7 @@ export function registerStoreRoutes(app: FastifyInstance, options: StoreRouteOpt
 
     const [firstRejected] = rejected;
     if (events.length === 0 && firstRejected !== undefined) {
-      // A bulk whose items are all too large answers 413 like a single one, so the client knows to split items.
+      // A bulk whose items are all too large gets 413 like a single item, which tells the client to split items.
       const allTooLarge = rejected.every((entry) => entry.code === 'SOMA_ERR_ITEM_TOO_LARGE');
       if (bulk && !allTooLarge) throw somaError('SOMA_ERR_BULK_ALL_REJECTED', { count: items.length }, { errors: rejected });
       throw new SomaError(firstRejected.code, firstRejected.message, { errors: rejected });

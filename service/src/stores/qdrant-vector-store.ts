@@ -95,7 +95,7 @@ export class QdrantSearchRejectedError extends Error {
 }
 
 /**
- * Statuses of a Qdrant answer that blame the search request itself. 404 (no
+ * Statuses of a Qdrant response that blame the search request itself. 404 (no
  * such collection) is left to the caller, and 401, 403, 408 and 429 concern
  * the API key or Qdrant's load, not the request.
  */

@@ -1,7 +1,7 @@
 /**
  * An HTTP proxy on a free loopback port that forwards every request to
- * `target`, except that while `failing` is set it responds to the requests
- * that `matches` selects with 500 and a Qdrant error envelope, as a Qdrant that
+ * `target`. While `failing` is set, it responds to the requests that
+ * `matches` selects with 500 and a Qdrant error envelope, as a Qdrant that
  * cannot write would. Tests use it to make one kind of store request fail
  * while the rest of the store keeps working.
  */

@@ -176,7 +176,7 @@ describe('qdrant via @qdrant/js-client-rest', () => {
   });
 });
 
-/** A collection name of `length` characters, unique to this test run. */
+/** Builds a collection name of `length` characters, unique to this test run. */
 function longName(length: number): string {
   const unique = `long_${randomUUID().slice(0, 8)}_`;
   return unique + 'n'.repeat(length - unique.length);
